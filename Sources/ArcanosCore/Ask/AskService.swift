@@ -1,0 +1,174 @@
+import Foundation
+import Synchronization
+
+/// Answers prompts through the model client, remembers good answers, and builds the degraded answer
+/// when the model cannot be used. The one place that decides what a client of `/ask` sees.
+public final class AskService: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        /// Answers kept for degraded mode (`FALLBACK_CACHE_MAX_ENTRIES`).
+        public var cacheCapacity: Int
+        /// How long a kept answer may be served (`FALLBACK_CACHE_TTL_MS`).
+        public var cacheTimeToLive: Duration
+        /// `Retry-After` of degraded answers whose cause does not say when to come back.
+        public var defaultRetryAfter: Duration
+        public var systemPrompt: String
+
+        public init(
+            cacheCapacity: Int = 512,
+            cacheTimeToLive: Duration = .seconds(900),
+            defaultRetryAfter: Duration = .seconds(5),
+            systemPrompt: String = "You are Arcanos, a concise and helpful assistant."
+        ) {
+            self.cacheCapacity = cacheCapacity
+            self.cacheTimeToLive = cacheTimeToLive
+            self.defaultRetryAfter = defaultRetryAfter
+            self.systemPrompt = systemPrompt
+        }
+    }
+
+    /// Text of the `mock` fallback: says plainly that it is not a model answer.
+    public static let mockText =
+        "[Arcanos degraded mode] The AI model is temporarily unavailable, so this is an automated placeholder, "
+        + "not a model answer. Please retry shortly."
+
+    public static let module = "arcanos-core"
+
+    public let configuration: Configuration
+    public let client: ResilientLLMClient
+    private let cache: Mutex<ResponseCache<AskAnswer, ContinuousClock.Instant>>
+    private let stats = Mutex(FallbackStats())
+
+    public init(client: ResilientLLMClient, configuration: Configuration = .init()) {
+        self.client = client
+        self.configuration = configuration
+        self.cache = Mutex(.init(capacity: configuration.cacheCapacity, timeToLive: configuration.cacheTimeToLive))
+    }
+
+    /// Asks the model. Throws what `ResilientLLMClient.complete` throws.
+    public func answer(_ input: AskInput) async throws -> AskAnswer {
+        let completion = try await self.client.complete(
+            LLMRequest(messages: [.system(self.configuration.systemPrompt), .user(input.prompt)])
+        )
+        let answer = AskAnswer(
+            result: completion.content,
+            activeModel: completion.model,
+            module: Self.module,
+            meta: .init(id: completion.id, created: completion.created, tokens: completion.usage)
+        )
+        let key = Self.cacheKey(input.prompt)
+        self.cache.withLock { $0.store(answer, for: key, now: .now) }
+        self.stats.withLock { $0.degradedSince = nil }
+        return answer
+    }
+
+    /// The degraded answer for `prompt`, and a record of it.
+    /// - Parameters:
+    ///   - prompt: nil when the request carried none we could read; then no cache and no mock.
+    ///   - failure: why the model was not used.
+    public func degradedAnswer(
+        prompt: String?,
+        failure: LLMFailure,
+        now: Date,
+        instant: ContinuousClock.Instant = .now
+    ) -> DegradedAnswer {
+        let cached = prompt.flatMap { prompt in self.cache.withLock { $0.value(for: Self.cacheKey(prompt), now: instant) } }
+        let mode: FallbackMode
+        let data: DegradedAnswer.Payload?
+        let message: String
+        if let cached {
+            mode = .cache
+            data = .init(
+                result: cached.value.result,
+                activeModel: cached.value.activeModel,
+                cachedAt: now.addingTimeInterval(-cached.storedAt.duration(to: instant).seconds),
+                mock: false
+            )
+            message = "The AI model is unavailable; this is the last good answer to the same prompt."
+        } else if prompt != nil {
+            mode = .mock
+            data = .init(result: Self.mockText, activeModel: nil, cachedAt: nil, mock: true)
+            message = "The AI model is unavailable; this is a placeholder, not a model answer."
+        } else {
+            mode = .minimal
+            data = nil
+            message = "The AI model is unavailable; please retry shortly."
+        }
+        let reason = failure.kind.rawValue
+        self.stats.withLock { stats in
+            stats.total += 1
+            stats.byMode[mode.rawValue, default: 0] += 1
+            stats.byReason[reason, default: 0] += 1
+            stats.lastAt = now
+            stats.lastReason = reason
+            if stats.degradedSince == nil { stats.degradedSince = now }
+        }
+        let retryAfter = failure.retryAfter.map { max($0, .seconds(1)) } ?? self.configuration.defaultRetryAfter
+        return DegradedAnswer(
+            message: message,
+            data: data,
+            fallbackMode: mode,
+            reason: reason,
+            timestamp: now,
+            retryAfter: retryAfter
+        )
+    }
+
+    public func fallbackStats() -> FallbackStats {
+        self.stats.withLock { $0 }
+    }
+
+    private static func cacheKey(_ prompt: String) -> String {
+        prompt.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A validated prompt.
+public struct AskInput: Sendable, Hashable {
+    public static let maximumPromptLength = 10_000
+
+    public var prompt: String
+    public var sessionId: String?
+
+    /// Validates the prompt: 1…10000 characters, not only whitespace.
+    public init(prompt: String, sessionId: String? = nil) throws {
+        guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ArcanosError.invalidRequest("prompt must not be empty")
+        }
+        guard prompt.count <= Self.maximumPromptLength else {
+            throw ArcanosError.invalidRequest("prompt must be at most \(Self.maximumPromptLength) characters")
+        }
+        if let sessionId, sessionId.count > 200 {
+            throw ArcanosError.invalidRequest("sessionId must be at most 200 characters")
+        }
+        self.prompt = prompt
+        self.sessionId = sessionId
+    }
+}
+
+/// A live model answer: the 200 body of `/ask`.
+public struct AskAnswer: Sendable, Hashable, Codable {
+    public struct Meta: Sendable, Hashable, Codable {
+        public var id: String
+        public var created: Date
+        public var tokens: LLMUsage?
+    }
+
+    public var result: String
+    public var activeModel: String
+    public var module: String
+    public var meta: Meta
+}
+
+extension LLMFailure {
+    /// The failure behind an error thrown by the model client; `nil` for anything else.
+    public init?(from error: any Error) {
+        if let failure = error as? LLMFailure {
+            self = failure
+        } else if let error = error as? ArcanosError, error.code == .llmUnavailable || error.code == .circuitOpen {
+            self = (error.underlying as? LLMFailure) ?? LLMFailure(error.code == .circuitOpen ? .circuitOpen : .connection)
+            if self.retryAfter == nil { self.retryAfter = error.retryAfter }
+        } else {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,44 @@
+/// The one error type of Arcanos. Its `code` is stable: it appears in JSON bodies and as a metric label.
+public struct ArcanosError: Error, Sendable, CustomStringConvertible {
+    /// Stable identifiers. They appear in JSON bodies and as metric labels, so never rename one.
+    public enum Code: String, Sendable, CaseIterable {
+        case invalidRequest = "invalid_request"
+        case unauthorized = "unauthorized"
+        case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
+        case payloadTooLarge = "payload_too_large"
+        case rateLimited = "rate_limited"
+        case llmUnavailable = "llm_unavailable"
+        case circuitOpen = "circuit_open"
+        case notReady = "not_ready"
+        case stateCorrupted = "state_corrupted"
+        case configurationInvalid = "configuration_invalid"
+        case internalError = "internal_error"
+    }
+
+    public var code: Code
+    /// Safe to show a client: no prompts, keys or upstream bodies.
+    public var message: String
+    /// When a client may try again; rendered as `Retry-After` by the HTTP layer.
+    public var retryAfter: Duration?
+    /// For logs only; never rendered into a response.
+    public var underlying: (any Error)?
+
+    public init(_ code: Code, _ message: String, retryAfter: Duration? = nil, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.retryAfter = retryAfter
+        self.underlying = underlying
+    }
+
+    // Deliberately omits `underlying`: descriptions end up in client-visible places.
+    public var description: String { "\(self.code.rawValue): \(self.message)" }
+}
+
+extension ArcanosError {
+    public static func invalidRequest(_ message: String) -> Self { .init(.invalidRequest, message) }
+
+    public static func configuration(variable: String, accepts: String, got value: String) -> Self {
+        .init(.configurationInvalid, "\(variable) must be \(accepts); got \"\(value)\"")
+    }
+}

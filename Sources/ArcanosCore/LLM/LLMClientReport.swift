@@ -1,0 +1,26 @@
+import Foundation
+
+/// What the model client says about itself: the `provider` part of the status payload.
+public struct LLMClientReport: Sendable, Hashable, Codable {
+    public struct Model: Sendable, Hashable, Codable {
+        public var model: String
+        public var breaker: CircuitBreakerStateMachine<ContinuousClock.Instant>.Phase
+        public var breakerOpenings: Int
+        /// Seconds until the breaker lets a probe through; absent when it accepts calls.
+        public var retryAfterSeconds: Double?
+        public var calls: Int
+        public var successes: Int
+        public var failures: Int
+        public var lastFailure: LLMFailure.Kind?
+        public var lastFailureAt: Date?
+        public var lastSuccessAt: Date?
+    }
+
+    public var configured: Bool
+    public var models: [Model]
+
+    /// True when no model of the chain accepts calls right now.
+    public var allCircuitsOpen: Bool {
+        !self.models.isEmpty && self.models.allSatisfy { $0.breaker == .open }
+    }
+}

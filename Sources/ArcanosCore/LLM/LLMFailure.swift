@@ -1,0 +1,53 @@
+/// Why a model call failed, classified once so the breaker, the retry policy and degraded mode agree.
+public struct LLMFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Stable; used as `x-arcanos-degraded-reason` and as a metric label.
+    public enum Kind: String, Sendable, Hashable, CaseIterable, Codable {
+        case rateLimited = "rate_limited"
+        case serverError = "server_error"
+        case timeout = "timeout"
+        case connection = "connection"
+        case invalidResponse = "invalid_response"
+        /// Any other 4xx: our request or our credentials are wrong, not the provider's health.
+        case rejected = "rejected"
+        case notConfigured = "not_configured"
+        case circuitOpen = "circuit_open"
+
+        /// Failures that say the provider is unhealthy and so move its breaker.
+        public var countsTowardBreaker: Bool {
+            switch self {
+            case .rateLimited, .serverError, .timeout, .connection, .invalidResponse: true
+            case .rejected, .notConfigured, .circuitOpen: false
+            }
+        }
+
+        /// Failures worth another attempt at the same model.
+        public var isRetryable: Bool {
+            switch self {
+            case .rateLimited, .serverError, .timeout, .connection: true
+            case .invalidResponse, .rejected, .notConfigured, .circuitOpen: false
+            }
+        }
+    }
+
+    public var kind: Kind
+    /// HTTP status of the upstream answer, when there was one.
+    public var statusCode: Int?
+    /// The upstream's `Retry-After`, or how long an open breaker stays open.
+    public var retryAfter: Duration?
+    /// For logs only: never rendered into a response (it may quote the upstream).
+    public var detail: String
+
+    public init(_ kind: Kind, statusCode: Int? = nil, retryAfter: Duration? = nil, detail: String = "") {
+        self.kind = kind
+        self.statusCode = statusCode
+        self.retryAfter = retryAfter
+        self.detail = detail
+    }
+
+    public var description: String {
+        var text = self.kind.rawValue
+        if let statusCode { text += " (HTTP \(statusCode))" }
+        if !self.detail.isEmpty { text += ": \(self.detail)" }
+        return text
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The model client the rest of Arcanos uses: a deadline per call, retries, a breaker per model and the
+/// ordered fallback chain (`AI_MODEL` → `FALLBACK_MODEL`) over one `LLMProvider`.
+public final class ResilientLLMClient: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        /// The fallback chain, tried in order; duplicates are ignored.
+        public var models: [String]
+        /// Deadline of one `complete` call, retries and fallbacks included (`OPENAI_TIMEOUT_MS`).
+        public var callTimeout: Duration
+        public var retry: RetryPolicy
+        public var breaker: CircuitBreakerStateMachine<ContinuousClock.Instant>.Configuration
+
+        public init(
+            models: [String],
+            callTimeout: Duration = .seconds(15),
+            retry: RetryPolicy = .init(),
+            breaker: CircuitBreakerStateMachine<ContinuousClock.Instant>.Configuration = .init()
+        ) {
+            var seen = Set<String>()
+            self.models = models.filter { !$0.isEmpty && seen.insert($0).inserted }
+            self.callTimeout = callTimeout
+            self.retry = retry
+            self.breaker = breaker
+        }
+    }
+
+    public enum Availability: Sendable, Hashable {
+        case available
+        case notConfigured
+        /// Every model's breaker rejects calls; the shortest wait until one would probe.
+        case circuitOpen(retryAfter: Duration)
+    }
+
+    private struct ModelState {
+        var breaker: CircuitBreakerStateMachine<ContinuousClock.Instant>
+        var calls = 0
+        var successes = 0
+        var failures = 0
+        var lastFailure: LLMFailure.Kind?
+        var lastFailureAt: Date?
+        var lastSuccessAt: Date?
+    }
+
+    public let configuration: Configuration
+    private let provider: (any LLMProvider)?
+    private let logger: Logger
+    private let models: Mutex<[String: ModelState]>
+
+    /// - Parameter provider: nil when no model is configured (no API key): every call fails `not_configured`.
+    public init(provider: (any LLMProvider)?, configuration: Configuration, logger: Logger) {
+        self.provider = provider
+        self.configuration = configuration
+        self.logger = logger
+        self.models = Mutex(
+            Dictionary(
+                uniqueKeysWithValues: configuration.models.map {
+                    ($0, ModelState(breaker: .init(configuration: configuration.breaker)))
+                }
+            )
+        )
+    }
+
+    public var isConfigured: Bool { self.provider != nil && !self.configuration.models.isEmpty }
+
+    /// The first model of the chain, the one answers normally come from.
+    public var primaryModel: String { self.configuration.models.first ?? "" }
+
+    /// Whether a call made now could reach any model, without changing any breaker.
+    public func availability(now: ContinuousClock.Instant = .now) -> Availability {
+        guard self.isConfigured else { return .notConfigured }
+        return self.models.withLock { models in
+            var shortest: Duration?
+            for model in self.configuration.models {
+                guard let wait = models[model]?.breaker.rejection(now: now) else { return .available }
+                shortest = min(shortest ?? wait, wait)
+            }
+            return .circuitOpen(retryAfter: shortest ?? .zero)
+        }
+    }
+
+    /// Completes `request` with the first model of the chain that answers in time.
+    /// Throws `ArcanosError` (`.llmUnavailable` or `.circuitOpen`, the last `LLMFailure` as `underlying`)
+    /// or `CancellationError` when the caller went away.
+    public func complete(_ request: LLMRequest) async throws -> LLMCompletion {
+        guard let provider, self.isConfigured else {
+            throw ArcanosError(.llmUnavailable, "No model is configured", underlying: LLMFailure(.notConfigured))
+        }
+        let deadline = ContinuousClock.now + self.configuration.callTimeout
+        var lastFailure: LLMFailure?
+        var allRejected = true
+
+        chain: for model in self.configuration.models {
+            var attempt = 0
+            while true {
+                try Task.checkCancellation()
+                let now = ContinuousClock.now
+                let remaining = now.duration(to: deadline)
+                guard remaining > .zero else { break chain }
+                let decision = self.models.withLock { $0[model]!.breaker.decide(now: now) }
+                if case .reject(let retryAfter) = decision {
+                    let open = LLMFailure(.circuitOpen, retryAfter: retryAfter)
+                    if lastFailure == nil || lastFailure?.kind == .circuitOpen { lastFailure = open }
+                    continue chain
+                }
+                allRejected = false
+                attempt += 1
+                var modelRequest = request
+                modelRequest.model = model
+                do {
+                    let completion = try await provider.complete(modelRequest, timeout: remaining)
+                    self.record(model: model, outcome: .success)
+                    return completion
+                } catch let failure as LLMFailure {
+                    self.record(model: model, outcome: .failure(failure))
+                    self.logger.warning(
+                        "model call failed",
+                        metadata: [
+                            "llm.model": "\(model)", "llm.failure": "\(failure.kind.rawValue)",
+                            "llm.attempt": "\(attempt)",
+                        ]
+                    )
+                    lastFailure = failure
+                    let left = ContinuousClock.now.duration(to: deadline)
+                    guard
+                        let delay = self.configuration.retry.delay(
+                            after: failure,
+                            attempt: attempt,
+                            remaining: left,
+                            jitter: Double.random(in: 0...1)
+                        )
+                    else { continue chain }
+                    // Throws CancellationError when the caller goes away: no attempt after that.
+                    try await Task.sleep(for: delay)
+                } catch {
+                    self.record(model: model, outcome: .neutral)
+                    throw error
+                }
+            }
+        }
+        let failure = lastFailure ?? LLMFailure(.timeout, detail: "deadline reached before any attempt")
+        throw ArcanosError(
+            allRejected ? .circuitOpen : .llmUnavailable,
+            allRejected ? "The model is temporarily disabled after repeated failures" : "The model is unavailable",
+            retryAfter: failure.retryAfter,
+            underlying: failure
+        )
+    }
+
+    public func report(now: ContinuousClock.Instant = .now) -> LLMClientReport {
+        self.models.withLock { models in
+            LLMClientReport(
+                configured: self.isConfigured,
+                models: self.configuration.models.map { model in
+                    let state = models[model]!
+                    return LLMClientReport.Model(
+                        model: model,
+                        breaker: state.breaker.phase,
+                        breakerOpenings: state.breaker.openings,
+                        retryAfterSeconds: state.breaker.rejection(now: now).map { $0.seconds },
+                        calls: state.calls,
+                        successes: state.successes,
+                        failures: state.failures,
+                        lastFailure: state.lastFailure,
+                        lastFailureAt: state.lastFailureAt,
+                        lastSuccessAt: state.lastSuccessAt
+                    )
+                }
+            )
+        }
+    }
+
+    private enum Outcome {
+        case success
+        case failure(LLMFailure)
+        case neutral
+    }
+
+    private func record(model: String, outcome: Outcome) {
+        let now = ContinuousClock.now
+        self.models.withLock { models in
+            guard var state = models[model] else { return }
+            switch outcome {
+            case .success:
+                state.calls += 1
+                state.successes += 1
+                state.lastSuccessAt = Date()
+                state.breaker.recordSuccess()
+            case .failure(let failure):
+                state.calls += 1
+                state.failures += 1
+                state.lastFailure = failure.kind
+                state.lastFailureAt = Date()
+                if failure.kind.countsTowardBreaker {
+                    state.breaker.recordFailure(now: now)
+                } else {
+                    state.breaker.recordNeutral()
+                }
+            case .neutral:
+                state.breaker.recordNeutral()
+            }
+            models[model] = state
+        }
+    }
+}
+
+extension Duration {
+    /// Whole and fractional seconds, for JSON and headers.
+    public var seconds: Double {
+        let (seconds, attoseconds) = self.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    public var milliseconds: Int64 {
+        let (seconds, attoseconds) = self.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,82 @@
+import ArcanosCore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOFoundationCompat
+
+/// The request context of every Arcanos route.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The validated prompt of an AI route, parsed once by `AIFallbackMiddleware`.
+    public var askInput: AskInput?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+    }
+
+    // The real limit is enforced earlier by `BodyLimitMiddleware`, from configuration.
+    public var maxUploadSize: Int { 64 << 20 }
+
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.iso8601Milliseconds)
+        }
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+extension Date {
+    /// `2026-11-29T18:51:24.123Z`, the timestamp format of every body and state file.
+    public var iso8601Milliseconds: String {
+        self.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}
+
+extension Request {
+    /// Decodes a JSON body strictly: malformed JSON, missing fields and wrong types are 400
+    /// `invalid_request` with a message that names the field but never echoes the body.
+    public mutating func decodeJSON<Value: Decodable>(_ type: Value.Type, context: AppRequestContext) async throws -> Value {
+        let buffer = try await self.collectBody(upTo: context.maxUploadSize)
+        guard buffer.readableBytes > 0 else { throw ArcanosError.invalidRequest("request body must be a JSON object") }
+        do {
+            return try JSONDecoder().decode(Value.self, from: buffer)
+        } catch let error as DecodingError {
+            throw ArcanosError.invalidRequest(Self.describe(error))
+        } catch let error as ArcanosError {
+            throw error
+        } catch {
+            throw ArcanosError.invalidRequest("request body is not valid JSON")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            let joined = codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            return joined.isEmpty ? "body" : joined
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "\(path(context.codingPath + [key])) is required"
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            return "\(path(context.codingPath)) must be \(Self.describe(type))"
+        case .dataCorrupted(let context):
+            if let underlying = context.underlyingError as? ArcanosError { return underlying.message }
+            return context.codingPath.isEmpty ? "request body is not valid JSON" : "\(path(context.codingPath)) is invalid"
+        @unknown default:
+            return "request body is invalid"
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "a boolean"
+        case is Int.Type, is Double.Type: "a number"
+        default: type is any Collection.Type ? "an array" : "an object"
+        }
+    }
+}

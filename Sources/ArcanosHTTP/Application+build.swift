@@ -1,0 +1,61 @@
+import ArcanosCore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// What the HTTP layer needs from the rest of Arcanos, built by the executable (or a test).
+public struct HTTPDependencies: Sendable {
+    public var configuration: AppConfiguration
+    public var askService: AskService
+    public var readiness: [any ReadinessReporting]
+
+    public init(configuration: AppConfiguration, askService: AskService, readiness: [any ReadinessReporting]) {
+        self.configuration = configuration
+        self.askService = askService
+        self.readiness = readiness
+    }
+}
+
+/// Every route and middleware of the server.
+public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestContext> {
+    let configuration = dependencies.configuration
+    let router = Router(context: AppRequestContext.self)
+    router.addMiddleware {
+        ErrorMiddleware()
+        BodyLimitMiddleware(limit: configuration.server.maximumBodyBytes)
+    }
+
+    HealthController(readiness: dependencies.readiness, startedAt: Date()).addRoutes(to: router)
+
+    let authenticated = router.group().add(middleware: APIKeyMiddleware(policy: configuration.auth.policy))
+    // AI routes, matched exactly: only these answer degraded.
+    AskController(askService: dependencies.askService).addRoutes(
+        to: authenticated.group("ask")
+            .add(middleware: AIFallbackMiddleware(askService: dependencies.askService))
+            .add(
+                middleware: AIHealthCheckMiddleware(
+                    client: dependencies.askService.client,
+                    preemptive: configuration.degradesPreemptively
+                )
+            )
+    )
+    return router
+}
+
+/// The Hummingbird application: the router on the configured address, plus `services` run beside it.
+public func buildApplication(
+    _ dependencies: HTTPDependencies,
+    services: [any Service] = [],
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let server = dependencies.configuration.server
+    return Application(
+        router: buildRouter(dependencies),
+        configuration: .init(address: .hostname(server.host, port: server.port), serverName: "arcanos"),
+        services: services,
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? server.port) },
+        logger: logger
+    )
+}

@@ -1,0 +1,45 @@
+import ArcanosCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOFoundationCompat
+
+/// The only place an error becomes an HTTP status.
+extension ArcanosError: HTTPResponseError {
+    public var status: HTTPResponse.Status {
+        switch self.code {
+        case .invalidRequest: .badRequest
+        case .unauthorized: .unauthorized
+        case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        case .payloadTooLarge: .contentTooLarge
+        case .rateLimited: .tooManyRequests
+        case .llmUnavailable, .circuitOpen, .notReady: .serviceUnavailable
+        case .stateCorrupted, .configurationInvalid, .internalError: .internalServerError
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if let retryAfter = self.retryAfter {
+            headers[.retryAfter] = String(Self.retryAfterSeconds(retryAfter))
+        }
+        if self.code == .unauthorized {
+            headers[.wwwAuthenticate] = #"Bearer realm="arcanos""#
+        }
+        let body = try JSONEncoder().encode(ErrorBody(error: self.code.rawValue, message: self.message))
+        return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
+    }
+
+    /// Whole seconds, rounded up, at least 1: what `Retry-After` carries.
+    static func retryAfterSeconds(_ duration: Duration) -> Int64 {
+        max(1, Int64((duration.seconds).rounded(.up)))
+    }
+}
+
+/// `{ "error": <stable code>, "message": <safe text> }`, the body of every error response.
+struct ErrorBody: Codable {
+    var error: String
+    var message: String
+}

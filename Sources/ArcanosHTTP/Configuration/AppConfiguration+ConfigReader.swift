@@ -1,0 +1,118 @@
+import ArcanosCore
+import Configuration
+import Foundation
+
+extension AppConfiguration {
+    /// Reads every setting from `reader` (environment variables in production). Unset values keep their
+    /// defaults; a value that does not parse stops start-up with an error naming the variable.
+    public init(reader: ConfigReader) throws {
+        self.init()
+        let values = ValueReader(reader: reader)
+
+        self.server.host = values.string("HOST") ?? self.server.host
+        self.server.port = try values.int("PORT", in: 0...65535) ?? self.server.port
+        self.server.dataDirectory = values.string("ARCANOS_DATA_DIR") ?? self.server.dataDirectory
+        self.server.maximumBodyBytes =
+            try values.int("ARCANOS_MAX_BODY_BYTES", in: 1024...(64 << 20)) ?? self.server.maximumBodyBytes
+        self.server.logFormat = try values.choice("ARCANOS_LOG_FORMAT", LogFormat.self) ?? self.server.logFormat
+        self.server.logLevel =
+            try values.oneOf("ARCANOS_LOG_LEVEL", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+            ?? self.server.logLevel
+        self.server.environment = values.string("ARCANOS_ENV") ?? self.server.environment
+
+        self.auth.apiKeys = values.list("ARCANOS_API_KEYS", isSecret: true) ?? []
+        self.auth.allowUnauthenticated = try values.bool("ARCANOS_ALLOW_UNAUTHENTICATED") ?? false
+
+        self.model.apiKey = values.string("OPENAI_API_KEY", isSecret: true)
+        self.model.baseURL = try values.url("OPENAI_BASE_URL") ?? self.model.baseURL
+        self.model.timeout = try values.milliseconds("OPENAI_TIMEOUT_MS", in: 100...600_000) ?? self.model.timeout
+        self.model.fineTunedModelID = values.string("FINETUNED_MODEL_ID")
+        self.model.model =
+            values.string("AI_MODEL") ?? values.string("OPENAI_MODEL") ?? self.model.fineTunedModelID ?? self.model.model
+        self.model.fallbackModel = values.string("FALLBACK_MODEL")
+        self.model.breakerThreshold = try values.int("OPENAI_BREAKER_THRESHOLD", in: 1...5) ?? self.model.breakerThreshold
+        self.model.breakerCooldown =
+            try values.milliseconds("OPENAI_BREAKER_COOLDOWN_MS", in: 100...3_600_000) ?? self.model.breakerCooldown
+        self.model.maxAttempts = try values.int("OPENAI_MAX_ATTEMPTS", in: 1...10) ?? self.model.maxAttempts
+
+        self.fallback.preemptive = try values.bool("FALLBACK_PREEMPTIVE") ?? false
+        self.fallback.strictEnvironments =
+            values.list("FALLBACK_STRICT_ENVIRONMENTS") ?? self.fallback.strictEnvironments
+        self.fallback.cacheCapacity =
+            try values.int("FALLBACK_CACHE_MAX_ENTRIES", in: 0...1_000_000) ?? self.fallback.cacheCapacity
+        self.fallback.cacheTimeToLive =
+            try values.milliseconds("FALLBACK_CACHE_TTL_MS", in: 0...86_400_000) ?? self.fallback.cacheTimeToLive
+    }
+}
+
+/// Reads raw strings through swift-configuration and parses them here, so that a bad value is an error
+/// naming the variable instead of a silent default.
+private struct ValueReader {
+    let reader: ConfigReader
+
+    /// Variable names map to keys by lowercasing and splitting on `_` (`OPENAI_API_KEY` → `openai.api.key`),
+    /// which the environment provider maps back.
+    private func raw(_ variable: String, isSecret: Bool) -> String? {
+        let key = ConfigKey(variable.lowercased().split(separator: "_").map(String.init))
+        let value = self.reader.string(forKey: key, isSecret: isSecret)?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let value, !value.isEmpty else { return nil }
+        return value
+    }
+
+    func string(_ variable: String, isSecret: Bool = false) -> String? {
+        self.raw(variable, isSecret: isSecret)
+    }
+
+    func list(_ variable: String, isSecret: Bool = false) -> [String]? {
+        self.raw(variable, isSecret: isSecret).map {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+    }
+
+    func int(_ variable: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = self.raw(variable, isSecret: false) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw ArcanosError.configuration(
+                variable: variable,
+                accepts: "an integer from \(range.lowerBound) to \(range.upperBound)",
+                got: text
+            )
+        }
+        return value
+    }
+
+    func milliseconds(_ variable: String, in range: ClosedRange<Int>) throws -> Duration? {
+        try self.int(variable, in: range).map { .milliseconds($0) }
+    }
+
+    func bool(_ variable: String) throws -> Bool? {
+        guard let text = self.raw(variable, isSecret: false) else { return nil }
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw ArcanosError.configuration(variable: variable, accepts: "true or false", got: text)
+        }
+    }
+
+    func oneOf(_ variable: String, _ accepted: [String]) throws -> String? {
+        guard let text = self.raw(variable, isSecret: false) else { return nil }
+        guard accepted.contains(text.lowercased()) else {
+            throw ArcanosError.configuration(variable: variable, accepts: "one of \(accepted.joined(separator: ", "))", got: text)
+        }
+        return text.lowercased()
+    }
+
+    func choice<Choice: RawRepresentable & CaseIterable>(_ variable: String, _ type: Choice.Type) throws -> Choice?
+    where Choice.RawValue == String {
+        try self.oneOf(variable, Choice.allCases.map(\.rawValue)).flatMap(Choice.init(rawValue:))
+    }
+
+    func url(_ variable: String) throws -> String? {
+        guard let text = self.raw(variable, isSecret: false) else { return nil }
+        guard text.hasPrefix("http://") || text.hasPrefix("https://"), text.count > 8 else {
+            throw ArcanosError.configuration(variable: variable, accepts: "an http:// or https:// URL", got: text)
+        }
+        return text
+    }
+}

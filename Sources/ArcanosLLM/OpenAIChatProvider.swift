@@ -1,0 +1,194 @@
+import ArcanosCore
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// `LLMProvider` over the OpenAI chat-completions API, for any compatible server (OpenAI, Azure, vLLM,
+/// llama.cpp, Ollama, LiteLLM). Every failure leaves here classified as an `LLMFailure`.
+public struct OpenAIChatProvider: LLMProvider {
+    public struct Configuration: Sendable {
+        /// Base URL up to and including the version segment (`OPENAI_BASE_URL`).
+        public var baseURL: String
+        /// Sent as `Authorization: Bearer`; never logged.
+        public var apiKey: String
+        /// Largest response body read before giving up on it as invalid.
+        public var maximumResponseBytes: Int
+
+        public init(baseURL: String = "https://api.openai.com/v1", apiKey: String, maximumResponseBytes: Int = 4 << 20) {
+            self.baseURL = baseURL
+            self.apiKey = apiKey
+            self.maximumResponseBytes = maximumResponseBytes
+        }
+    }
+
+    private let httpClient: HTTPClient
+    private let configuration: Configuration
+    private let endpoint: String
+
+    public init(httpClient: HTTPClient, configuration: Configuration) {
+        self.httpClient = httpClient
+        self.configuration = configuration
+        var base = configuration.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.endpoint = base + "/chat/completions"
+    }
+
+    public func complete(_ request: LLMRequest, timeout: Duration) async throws -> LLMCompletion {
+        var httpRequest = HTTPClientRequest(url: self.endpoint)
+        httpRequest.method = .POST
+        httpRequest.headers.add(name: "Content-Type", value: "application/json")
+        httpRequest.headers.add(name: "Accept", value: "application/json")
+        httpRequest.headers.add(name: "Authorization", value: "Bearer \(self.configuration.apiKey)")
+        httpRequest.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(WireRequest(request))))
+
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await self.httpClient.execute(
+                httpRequest,
+                deadline: .now() + .nanoseconds(max(timeout.nanoseconds, 1))
+            )
+            body = try await response.body.collect(upTo: self.configuration.maximumResponseBytes)
+        } catch {
+            throw Self.classify(error)
+        }
+
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            let retryAfter = response.headers.first(name: "retry-after").flatMap(Self.parseRetryAfter)
+            let kind: LLMFailure.Kind =
+                switch status {
+                case 429: .rateLimited
+                case 408: .timeout
+                case 500...: .serverError
+                default: .rejected
+                }
+            throw LLMFailure(kind, statusCode: status, retryAfter: retryAfter, detail: "upstream answered \(status)")
+        }
+        do {
+            let wire = try JSONDecoder().decode(WireResponse.self, from: body)
+            guard let content = wire.choices.first?.message.content else {
+                throw LLMFailure(.invalidResponse, statusCode: status, detail: "no message content in choices")
+            }
+            return LLMCompletion(
+                id: wire.id ?? "",
+                model: wire.model ?? request.model,
+                created: wire.created.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? Date(),
+                content: content,
+                usage: wire.usage.map {
+                    LLMUsage(
+                        promptTokens: $0.prompt_tokens ?? 0,
+                        completionTokens: $0.completion_tokens ?? 0,
+                        totalTokens: $0.total_tokens ?? 0
+                    )
+                }
+            )
+        } catch let failure as LLMFailure {
+            throw failure
+        } catch {
+            throw LLMFailure(.invalidResponse, statusCode: status, detail: "undecodable completion body")
+        }
+    }
+
+    /// Maps transport errors to failure classes; a cancelled caller stays a `CancellationError`.
+    static func classify(_ error: any Error) -> any Error {
+        if error is CancellationError || Task.isCancelled { return CancellationError() }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .cancelled: return CancellationError()
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
+                return LLMFailure(.timeout, detail: "\(error)")
+            case .connectTimeout, .remoteConnectionClosed, .tlsHandshakeTimeout, .getConnectionFromPoolTimeout:
+                return LLMFailure(.connection, detail: "\(error)")
+            default:
+                return LLMFailure(.connection, detail: "\(error)")
+            }
+        }
+        if let error = error as? NIOTooManyBytesError {
+            return LLMFailure(.invalidResponse, detail: "\(error)")
+        }
+        return LLMFailure(.connection, detail: String(describing: type(of: error)))
+    }
+
+    /// `Retry-After` as delta-seconds or an HTTP date.
+    static func parseRetryAfter(_ value: String) -> Duration? {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Double(trimmed), seconds >= 0, seconds.isFinite {
+            return .milliseconds(Int64(seconds * 1000))
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: trimmed) else { return nil }
+        return .milliseconds(Int64(max(date.timeIntervalSinceNow, 0) * 1000))
+    }
+}
+
+extension Duration {
+    fileprivate var nanoseconds: Int64 {
+        let (seconds, attoseconds) = self.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
+
+// Field names follow the OpenAI wire format.
+// swift-format-ignore: AlwaysUseLowerCamelCase
+private struct WireRequest: Encodable {
+    struct Message: Encodable {
+        var role: String
+        var content: String
+    }
+    struct ResponseFormat: Encodable {
+        struct Schema: Encodable {
+            var name: String
+            var schema: JSONValue
+            var strict: Bool
+        }
+        var type: String
+        var json_schema: Schema?
+    }
+
+    var model: String
+    var messages: [Message]
+    var response_format: ResponseFormat?
+    var max_tokens: Int?
+    var temperature: Double?
+
+    init(_ request: LLMRequest) {
+        self.model = request.model
+        self.messages = request.messages.map { Message(role: $0.role.rawValue, content: $0.content) }
+        switch request.responseFormat {
+        case .text:
+            self.response_format = nil
+        case .jsonSchema(let name, let schema, let strict):
+            self.response_format = .init(type: "json_schema", json_schema: .init(name: name, schema: schema, strict: strict))
+        }
+        self.max_tokens = request.maxTokens
+        self.temperature = request.temperature
+    }
+}
+
+// swift-format-ignore: AlwaysUseLowerCamelCase
+private struct WireResponse: Decodable {
+    struct Choice: Decodable {
+        struct Message: Decodable {
+            var content: String?
+        }
+        var message: Message
+    }
+    struct Usage: Decodable {
+        var prompt_tokens: Int?
+        var completion_tokens: Int?
+        var total_tokens: Int?
+    }
+
+    var id: String?
+    var model: String?
+    var created: Int?
+    var choices: [Choice]
+    var usage: Usage?
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct ArcanosCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "arcanos",
+        abstract: "A self-healing AI backend.",
+        subcommands: [Serve.self, MockLLM.self],
+        defaultSubcommand: Serve.self
+    )
+}

@@ -1,0 +1,97 @@
+import ArcanosCore
+import ArcanosHTTP
+import ArcanosLLM
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Builds every part of a running server from its configuration, in dependency order. The executable
+/// runs `services` in one ServiceGroup; live tests use the same wiring.
+struct ArcanosServer {
+    let configuration: AppConfiguration
+    let askService: AskService
+    let services: [any Service]
+
+    init(
+        configuration: AppConfiguration,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws {
+        self.configuration = configuration
+        let httpClient = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(
+                redirectConfiguration: .disallow,
+                timeout: .init(connect: .seconds(5)),
+                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+            )
+        )
+        let model = configuration.model
+        let provider = model.apiKey.map { apiKey in
+            OpenAIChatProvider(httpClient: httpClient, configuration: .init(baseURL: model.baseURL, apiKey: apiKey))
+        }
+        let client = ResilientLLMClient(
+            provider: provider,
+            configuration: .init(
+                models: model.chain,
+                callTimeout: model.timeout,
+                retry: .init(maxAttempts: model.maxAttempts),
+                breaker: .init(failureThreshold: model.breakerThreshold, openDuration: model.breakerCooldown)
+            ),
+            logger: logger
+        )
+        if provider == nil {
+            logger.warning("OPENAI_API_KEY is not set: /ask answers in degraded mode")
+        }
+        self.askService = AskService(
+            client: client,
+            configuration: .init(
+                cacheCapacity: configuration.fallback.cacheCapacity,
+                cacheTimeToLive: configuration.fallback.cacheTimeToLive
+            )
+        )
+        let application = buildApplication(
+            HTTPDependencies(
+                configuration: configuration,
+                askService: self.askService,
+                readiness: [DataDirectoryReadiness(path: configuration.server.dataDirectory)]
+            ),
+            logger: logger,
+            onServerRunning: onServerRunning
+        )
+        // Listed in dependency order; the group shuts them down in reverse, so the HTTP client outlives
+        // every request that may still use it.
+        self.services = [HTTPClientService(client: httpClient), application]
+    }
+
+    static func bootstrapLogging(_ server: AppConfiguration.Server) -> Logger {
+        let level = Logger.Level(rawValue: server.logLevel) ?? .info
+        switch server.logFormat {
+        case .text:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case .json:
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+        return Logger(label: "arcanos")
+    }
+}
+
+/// Owns the shared HTTP client: idle until shutdown, then closes its connections.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await self.client.shutdown()
+    }
+}

@@ -76,7 +76,7 @@ extension Request {
         case is String.Type: "a string"
         case is Bool.Type: "a boolean"
         case is Int.Type, is Double.Type: "a number"
-        default: type is any Collection.Type ? "an array" : "an object"
+        default: String(describing: type).hasPrefix("Array") ? "an array" : "an object"
         }
     }
 }

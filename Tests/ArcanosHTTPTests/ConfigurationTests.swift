@@ -1,0 +1,95 @@
+import ArcanosCore
+import ArcanosHTTP
+import ArgumentParser
+import Configuration
+import Testing
+
+@testable import arcanos
+
+@Suite struct ConfigurationTests {
+    @Test func defaultsApplyToAnEmptyEnvironment() throws {
+        let configuration = try configuration(environment: [:])
+        #expect(configuration.server.host == "127.0.0.1")
+        #expect(configuration.server.port == 8080)
+        #expect(configuration.server.maximumBodyBytes == 1 << 20)
+        #expect(configuration.model.apiKey == nil)
+        #expect(configuration.model.timeout == .seconds(15))
+        #expect(configuration.model.chain == ["gpt-4o-mini"])
+        #expect(configuration.auth.apiKeys.isEmpty)
+        #expect(!configuration.degradesPreemptively)
+    }
+
+    @Test func readsEveryVariableItKnows() throws {
+        let configuration = try configuration(environment: [
+            "HOST": "0.0.0.0", "PORT": "9000", "ARCANOS_DATA_DIR": "/tmp/x", "ARCANOS_LOG_FORMAT": "json",
+            "ARCANOS_API_KEYS": "a, b,,c", "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "OPENAI_TIMEOUT_MS": "2500", "OPENAI_MODEL": "gpt-x", "FALLBACK_MODEL": "gpt-y",
+            "FALLBACK_PREEMPTIVE": "true", "ARCANOS_MAX_BODY_BYTES": "2048",
+        ])
+        #expect(configuration.server.host == "0.0.0.0")
+        #expect(configuration.server.port == 9000)
+        #expect(configuration.server.dataDirectory == "/tmp/x")
+        #expect(configuration.server.logFormat == .json)
+        #expect(configuration.auth.apiKeys == ["a", "b", "c"])
+        #expect(configuration.model.apiKey == "sk-test")
+        #expect(configuration.model.baseURL == "http://127.0.0.1:9/v1")
+        #expect(configuration.model.timeout == .milliseconds(2500))
+        #expect(configuration.model.chain == ["gpt-x", "gpt-y"])
+        #expect(configuration.server.maximumBodyBytes == 2048)
+        #expect(configuration.degradesPreemptively)
+    }
+
+    @Test func theModelComesFromAIModelThenOpenAIModelThenTheFineTunedId() throws {
+        let all = try configuration(environment: ["AI_MODEL": "a", "OPENAI_MODEL": "o", "FINETUNED_MODEL_ID": "ft:x"])
+        #expect(all.model.model == "a")
+        let two = try configuration(environment: ["OPENAI_MODEL": "o", "FINETUNED_MODEL_ID": "ft:x"])
+        #expect(two.model.model == "o")
+        let one = try configuration(environment: ["FINETUNED_MODEL_ID": "ft:x"])
+        #expect(one.model.model == "ft:x")
+    }
+
+    @Test(arguments: [
+        ("PORT", "eighty"), ("PORT", "70000"), ("OPENAI_TIMEOUT_MS", "-5"), ("FALLBACK_PREEMPTIVE", "maybe"),
+        ("ARCANOS_LOG_FORMAT", "xml"), ("OPENAI_BASE_URL", "ftp://x"), ("ARCANOS_ALLOW_UNAUTHENTICATED", "2"),
+        ("OPENAI_BREAKER_THRESHOLD", "9"),
+    ])
+    func anInvalidValueNamesTheVariable(variable: String, value: String) {
+        let error = #expect(throws: ArcanosError.self) { try configuration(environment: [variable: value]) }
+        #expect(error?.code == .configurationInvalid)
+        #expect(error?.message.contains(variable) == true)
+    }
+
+    @Test func refusesANonLoopbackAddressWithoutKeys() throws {
+        let serve = try #require(try ArcanosCommand.parseAsRoot(["serve", "--host", "0.0.0.0"]) as? ArcanosCommand.Serve)
+        let refused = #expect(throws: ArcanosError.self) {
+            try serve.resolveConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: [:])))
+        }
+        #expect(refused?.message.contains("ARCANOS_API_KEYS") == true)
+        let withKeys = try serve.resolveConfiguration(
+            reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: ["ARCANOS_API_KEYS": "k"]))
+        )
+        #expect(withKeys.server.host == "0.0.0.0")
+        let allowed = try serve.resolveConfiguration(
+            reader: ConfigReader(
+                provider: EnvironmentVariablesProvider(environmentVariables: ["ARCANOS_ALLOW_UNAUTHENTICATED": "true"])
+            )
+        )
+        #expect(allowed.auth.allowUnauthenticated)
+    }
+
+    @Test func flagsOverrideTheEnvironment() throws {
+        let serve = try #require(
+            try ArcanosCommand.parseAsRoot(["serve", "--port", "0", "--data-dir", "/tmp/d"]) as? ArcanosCommand.Serve
+        )
+        let configuration = try serve.resolveConfiguration(
+            reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: ["PORT": "1234"]))
+        )
+        #expect(configuration.server.port == 0)
+        #expect(configuration.server.dataDirectory == "/tmp/d")
+    }
+
+    @Test func serveIsTheDefaultSubcommand() throws {
+        #expect(try ArcanosCommand.parseAsRoot([]) is ArcanosCommand.Serve)
+        #expect(try ArcanosCommand.parseAsRoot(["mock-llm", "--mode", "hang"]) is ArcanosCommand.MockLLM)
+    }
+}

@@ -1,0 +1,136 @@
+import ArcanosCore
+import ArcanosHTTP
+import ArcanosTesting
+import AsyncHTTPClient
+import Configuration
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import ServiceLifecycle
+
+@testable import arcanos
+
+let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// A fresh, empty directory under the system temporary directory.
+func makeTemporaryDirectory() -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("arcanos-test-\(UUID().uuidString)").path
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The application with an in-process model: what router tests run against.
+struct RouterHarness {
+    let askService: AskService
+    let configuration: AppConfiguration
+
+    init(
+        provider: ScriptedLLMProvider?,
+        maxAttempts: Int = 1,
+        breakerThreshold: Int = 5,
+        configure: (inout AppConfiguration) -> Void = { _ in }
+    ) {
+        var configuration = AppConfiguration()
+        configuration.server.dataDirectory = makeTemporaryDirectory()
+        configuration.model.model = "test-model"
+        configure(&configuration)
+        let client = ResilientLLMClient(
+            provider: provider,
+            configuration: .init(
+                models: configuration.model.chain,
+                callTimeout: .seconds(10),
+                retry: .init(maxAttempts: maxAttempts, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2)),
+                breaker: .init(failureThreshold: breakerThreshold, openDuration: .seconds(60))
+            ),
+            logger: quietLogger
+        )
+        self.askService = AskService(client: client)
+        self.configuration = configuration
+    }
+
+    func makeApplication() -> some ApplicationProtocol {
+        buildApplication(
+            HTTPDependencies(
+                configuration: self.configuration,
+                askService: self.askService,
+                readiness: [DataDirectoryReadiness(path: self.configuration.server.dataDirectory)]
+            ),
+            logger: quietLogger
+        )
+    }
+}
+
+/// Configuration as `arcanos serve` reads it, from the given environment instead of the process's.
+func configuration(environment: [String: String]) throws -> AppConfiguration {
+    try AppConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: environment)))
+}
+
+/// Runs the real server wiring (`ArcanosServer`, the same as `arcanos serve`) on an ephemeral loopback port.
+func withLiveServer<Result: Sendable>(
+    environment: [String: String],
+    _ body: @Sendable (_ baseURL: String) async throws -> Result
+) async throws -> Result {
+    var configuration = try configuration(environment: environment)
+    configuration.server.port = 0
+    configuration.server.dataDirectory = makeTemporaryDirectory()
+    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+    let server = try ArcanosServer(configuration: configuration, logger: quietLogger) { continuation.yield($0) }
+    let group = ServiceGroup(configuration: .init(services: server.services, logger: quietLogger))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw CancellationError() }
+        do {
+            let result = try await body("http://127.0.0.1:\(port)")
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            tasks.cancelAll()
+            throw error
+        }
+    }
+}
+
+struct LiveResponse {
+    var status: Int
+    var headers: [String: String]
+    var body: String
+    var elapsed: Duration
+
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(self.body.utf8))) as? [String: Any] ?? [:]
+    }
+}
+
+func post(_ url: String, json: String, headers: [String: String] = [:]) async throws -> LiveResponse {
+    var request = HTTPClientRequest(url: url)
+    request.method = .POST
+    request.headers.add(name: "content-type", value: "application/json")
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
+    request.body = .bytes(ByteBuffer(string: json))
+    let start = ContinuousClock.now
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+    let body = try await response.body.collect(upTo: 1 << 20)
+    var collected: [String: String] = [:]
+    for header in response.headers { collected[header.name.lowercased()] = header.value }
+    return LiveResponse(
+        status: Int(response.status.code),
+        headers: collected,
+        body: String(buffer: body),
+        elapsed: start.duration(to: .now)
+    )
+}
+
+extension Dictionary where Key == String, Value == Any {
+    subscript(path path: String) -> Any? {
+        var current: Any? = self
+        for key in path.split(separator: ".") {
+            current = (current as? [String: Any])?[String(key)]
+        }
+        return current
+    }
+}

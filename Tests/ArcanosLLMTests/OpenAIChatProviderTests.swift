@@ -1,0 +1,92 @@
+import ArcanosCore
+@testable import ArcanosLLM
+import ArcanosTesting
+import AsyncHTTPClient
+import Testing
+
+/// The real HTTP provider against the fake OpenAI-compatible server, through real sockets.
+@Suite(.timeLimit(.minutes(1))) struct OpenAIChatProviderTests {
+    let request = LLMRequest(model: "mock-model", messages: [.system("be brief"), .user("Are you online?")])
+
+    func complete(mode: FakeOpenAIServer.Mode, timeout: Duration = .seconds(5)) async throws -> LLMCompletion {
+        let fake = FakeOpenAIServer(mode: mode)
+        return try await fake.withRunning { baseURL in
+            let provider = OpenAIChatProvider(
+                httpClient: .shared,
+                configuration: .init(baseURL: baseURL, apiKey: "test-key")
+            )
+            return try await provider.complete(self.request, timeout: timeout)
+        }
+    }
+
+    func failure(mode: FakeOpenAIServer.Mode, timeout: Duration = .seconds(5)) async -> LLMFailure? {
+        do {
+            _ = try await self.complete(mode: mode, timeout: timeout)
+            return nil
+        } catch {
+            return error as? LLMFailure
+        }
+    }
+
+    @Test func returnsTheCompletionOfAnOKServer() async throws {
+        let completion = try await self.complete(mode: .ok)
+        #expect(completion.content == "Mock answer to: Are you online?")
+        #expect(completion.model == "mock-model")
+        #expect(completion.id.hasPrefix("chatcmpl-mock-"))
+        #expect(completion.usage?.totalTokens ?? 0 > 0)
+    }
+
+    @Test func classifiesA500AsAServerError() async {
+        let failure = await self.failure(mode: .error500)
+        #expect(failure?.kind == .serverError)
+        #expect(failure?.statusCode == 500)
+    }
+
+    @Test func classifiesA429AsRateLimitedWithItsRetryAfter() async {
+        let failure = await self.failure(mode: .rateLimited)
+        #expect(failure?.kind == .rateLimited)
+        #expect(failure?.retryAfter == .seconds(1))
+    }
+
+    @Test(arguments: [FakeOpenAIServer.Mode.garbage, .wrongShape])
+    func classifiesAnUnreadableBodyAsInvalid(mode: FakeOpenAIServer.Mode) async {
+        #expect(await self.failure(mode: mode)?.kind == .invalidResponse)
+    }
+
+    @Test func givesUpOnAHangingServerAtTheDeadline() async {
+        let start = ContinuousClock.now
+        let failure = await self.failure(mode: .hang, timeout: .milliseconds(300))
+        #expect(failure?.kind == .timeout)
+        #expect(start.duration(to: .now) < .seconds(3))
+    }
+
+    @Test func anUnreachableServerIsAConnectionFailure() async throws {
+        let provider = OpenAIChatProvider(
+            httpClient: .shared,
+            configuration: .init(baseURL: "http://127.0.0.1:1/v1", apiKey: "k")
+        )
+        await #expect(throws: LLMFailure.self) { try await provider.complete(self.request, timeout: .seconds(2)) }
+    }
+
+    @Test func sendsAStrictJSONSchemaResponseFormat() async throws {
+        let fake = FakeOpenAIServer(mode: .ok)
+        fake.structuredContent = #"{"ok":true}"#
+        let content = try await fake.withRunning { baseURL in
+            let provider = OpenAIChatProvider(httpClient: .shared, configuration: .init(baseURL: baseURL, apiKey: "k"))
+            var request = self.request
+            request.responseFormat = .jsonSchema(name: "probe", schema: ["type": "object"], strict: true)
+            return try await provider.complete(request, timeout: .seconds(5)).content
+        }
+        #expect(content == #"{"ok":true}"#)
+    }
+
+    @Test(arguments: [("5", 5.0), ("0.5", 0.5), ("nonsense", -1.0)])
+    func parsesRetryAfter(header: String, seconds: Double) {
+        let parsed = OpenAIChatProvider.parseRetryAfter(header)
+        if seconds < 0 {
+            #expect(parsed == nil)
+        } else {
+            #expect(parsed == .milliseconds(Int64(seconds * 1000)))
+        }
+    }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# /ask throughput and latency with wrk against a release build, `arcanos mock-llm` as the upstream:
+#   (a) upstream ok; (b) upstream hanging after the breaker opened; (c) the upstream hit directly.
+# Usage: bench/ask.sh [duration-seconds] [connections]. Needs wrk (apt-get install wrk).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-10}
+connections=${2:-32}
+scratch=${ARCANOS_BENCH_SCRATCH:-.build-release}
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+
+swift build -c release -j 4 --scratch-path "$scratch" --product arcanos >&2
+bin="$scratch/release/arcanos"
+mock_port=19090
+port=18080
+work=$(mktemp -d)
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+pids=()
+trap cleanup EXIT
+
+"$bin" mock-llm --port "$mock_port" >"$work/mock.log" 2>&1 &
+pids+=($!)
+OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$mock_port/v1" OPENAI_TIMEOUT_MS=500 \
+    ARCANOS_LOG_LEVEL=error "$bin" serve --port "$port" --data-dir "$work" >"$work/serve.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && curl -sf "http://127.0.0.1:$mock_port/_mock" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+cat >"$work/ask.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"prompt":"Are you online? Answer in one word."}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+cat >"$work/upstream.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Are you online? Answer in one word."}]}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer bench"
+LUA
+
+run() { # name url script
+    echo "== $1"
+    wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$3" "$2" | tee "$work/$1.txt" \
+        | grep -E "Requests/sec|Non-2xx|Socket errors|^ +(50|99)%|Latency +[0-9]"
+}
+
+run "a-upstream-ok" "http://127.0.0.1:$port/ask" "$work/ask.lua"
+curl -sf -X POST "http://127.0.0.1:$mock_port/_mock/mode/hang" >/dev/null
+# Open the breaker: consecutive timeouts (OPENAI_BREAKER_THRESHOLD defaults to 5).
+for _ in $(seq 1 6); do
+    curl -s -o /dev/null -X POST -H 'content-type: application/json' -d '{"prompt":"x"}' "http://127.0.0.1:$port/ask"
+done
+reason=$(curl -s -o /dev/null -D - -X POST -d '{"prompt":"x"}' "http://127.0.0.1:$port/ask" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-arcanos-degraded-reason"{print $2}')
+echo "degraded reason before (b): $reason"
+before=$(curl -s "http://127.0.0.1:$mock_port/_mock")
+run "b-breaker-open" "http://127.0.0.1:$port/ask" "$work/ask.lua"
+after=$(curl -s "http://127.0.0.1:$mock_port/_mock")
+echo "upstream requests during (b): before $before, after $after"
+curl -sf -X POST "http://127.0.0.1:$mock_port/_mock/mode/ok" >/dev/null
+run "c-upstream-direct" "http://127.0.0.1:$mock_port/v1/chat/completions" "$work/upstream.lua"
+
+echo "== machine"
+echo "cores: $(nproc); cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); memory: $(free -g | awk '/Mem:/{print $2}') GiB"

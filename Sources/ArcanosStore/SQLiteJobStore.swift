@@ -1,0 +1,264 @@
+import ArcanosCore
+import Foundation
+import GRDB
+
+/// The job queue in SQLite through GRDB: a WAL `DatabasePool` (readers never block the writer), every state
+/// change in one write transaction, the lease rules of `JobTransitions.swift` written as guarded `UPDATE`s.
+public final class SQLiteJobStore: JobStore, ReadinessReporting {
+    /// `arcanos.sqlite`, the store's file in `ARCANOS_DATA_DIR`.
+    public static let fileName = "arcanos.sqlite"
+
+    private let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    public convenience init(path: String) throws {
+        var configuration = Configuration()
+        // Concurrent writers (another process during a restart) wait instead of failing at once.
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // WAL + NORMAL: a committed transaction survives a process crash (kill -9); only an OS crash or
+            // power loss can drop the last transactions, never corrupt the file.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        try self.init(writer: DatabasePool(path: path, configuration: configuration))
+    }
+
+    /// Uses `writer` (a pool, or an in-memory `DatabaseQueue` in tests) after migrating it.
+    public init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-jobs") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE jobs (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        worker TEXT NOT NULL,
+                        input TEXT NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        max_attempts INTEGER NOT NULL,
+                        fence INTEGER NOT NULL DEFAULT 0,
+                        result TEXT,
+                        error TEXT,
+                        available_at INTEGER NOT NULL,
+                        lease_owner TEXT,
+                        lease_expires_at INTEGER,
+                        started_at INTEGER,
+                        finished_at INTEGER,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    -- Partial indexes: only live jobs are indexed, so finished history does not slow claims.
+                    CREATE INDEX jobs_ready ON jobs (available_at, created_at, id) WHERE status = 'queued';
+                    CREATE INDEX jobs_leased ON jobs (lease_expires_at, id) WHERE status = 'running';
+                    """
+            )
+        }
+        return migrator
+    }
+
+    public func enqueue(_ new: NewJob, now: Date) async throws -> Job {
+        let job = Job(new, now: now.storedPrecision)
+        do {
+            try await self.writer.write { db in try job.insert(db) }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            throw ArcanosError.invalidRequest("a job with this id already exists")
+        }
+        return job
+    }
+
+    public func job(id: String) async throws -> Job? {
+        try await self.writer.read { db in try Job.fetchOne(db, key: id) }
+    }
+
+    public func claim(owner: String, leaseDuration: Duration, now: Date) async throws -> JobLease? {
+        let now = now.storedPrecision
+        let nowMs = now.storedMilliseconds
+        let expiresAt = now.addingDuration(leaseDuration).storedPrecision
+        let job: Job? = try await self.writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET status = 'failed', error = ?, lease_owner = NULL, lease_expires_at = NULL,
+                        finished_at = ?, updated_at = ?
+                    WHERE status = 'running' AND lease_expires_at <= ? AND attempts >= max_attempts
+                    """,
+                arguments: [Job.leaseExpiredMessage, nowMs, nowMs, nowMs]
+            )
+            let id =
+                try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at <= ?
+                        ORDER BY lease_expires_at, id LIMIT 1
+                        """,
+                    arguments: [nowMs]
+                )
+                ?? String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT id FROM jobs WHERE status = 'queued' AND available_at <= ?
+                        ORDER BY available_at, created_at, id LIMIT 1
+                        """,
+                    arguments: [nowMs]
+                )
+            guard let id else { return nil }
+            return try Job.fetchOne(
+                db,
+                sql: """
+                    UPDATE jobs SET status = 'running', attempts = attempts + 1, fence = fence + 1,
+                        lease_owner = ?, lease_expires_at = ?, started_at = ?, updated_at = ?
+                    WHERE id = ? RETURNING *
+                    """,
+                arguments: [owner, expiresAt.storedMilliseconds, nowMs, nowMs, id]
+            )
+        }
+        return job.map { JobLease(job: $0, owner: owner, fence: $0.fence, expiresAt: expiresAt) }
+    }
+
+    public func heartbeat(_ lease: JobLease, leaseDuration: Duration, now: Date) async throws -> JobWriteOutcome {
+        let now = now.storedPrecision
+        return try await self.fencedUpdate(
+            lease,
+            set: "lease_expires_at = ?, updated_at = ?",
+            arguments: [now.addingDuration(leaseDuration).storedMilliseconds, now.storedMilliseconds]
+        )
+    }
+
+    public func complete(_ lease: JobLease, result: String, now: Date) async throws -> JobWriteOutcome {
+        let nowMs = now.storedMilliseconds
+        return try await self.fencedUpdate(
+            lease,
+            set: """
+                status = 'succeeded', result = ?, error = NULL, lease_owner = NULL, lease_expires_at = NULL,
+                finished_at = ?, updated_at = ?
+                """,
+            arguments: [result, nowMs, nowMs]
+        )
+    }
+
+    public func fail(_ lease: JobLease, error: String, retryAfter: Duration?, now: Date) async throws -> JobFailOutcome
+    {
+        let now = now.storedPrecision
+        let nowMs = now.storedMilliseconds
+        let retryAt = retryAfter.map { now.addingDuration($0).storedPrecision }
+        let status: String? = try await self.writer.write { db in
+            // A retry needs attempts left; otherwise the job fails for good. Decided in the statement itself,
+            // so the attempt count it reads is the one it changes.
+            try String.fetchOne(
+                db,
+                sql: """
+                    UPDATE jobs SET
+                        status = CASE WHEN ? IS NOT NULL AND attempts < max_attempts THEN 'queued' ELSE 'failed' END,
+                        available_at = CASE WHEN ? IS NOT NULL AND attempts < max_attempts THEN ? ELSE available_at END,
+                        finished_at = CASE WHEN ? IS NOT NULL AND attempts < max_attempts THEN NULL ELSE ? END,
+                        error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+                    WHERE id = ? AND status = 'running' AND fence = ?
+                    RETURNING status
+                    """,
+                arguments: [
+                    retryAt?.storedMilliseconds, retryAt?.storedMilliseconds, retryAt?.storedMilliseconds,
+                    retryAt?.storedMilliseconds, nowMs, error, nowMs, lease.jobID, lease.fence,
+                ]
+            )
+        }
+        switch status {
+        case nil: return .fenced
+        case "queued": return .retrying(at: retryAt ?? now)
+        default: return .failed
+        }
+    }
+
+    public func release(_ lease: JobLease, now: Date) async throws -> JobWriteOutcome {
+        try await self.fencedUpdate(
+            lease,
+            set: """
+                status = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_expires_at = NULL,
+                updated_at = ?
+                """,
+            arguments: [now.storedMilliseconds]
+        )
+    }
+
+    public func reclaimExpired(now: Date) async throws -> Int {
+        let nowMs = now.storedMilliseconds
+        return try await self.writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET status = 'failed', error = ?, lease_owner = NULL, lease_expires_at = NULL,
+                        finished_at = ?, updated_at = ?
+                    WHERE status = 'running' AND lease_expires_at <= ? AND attempts >= max_attempts
+                    """,
+                arguments: [Job.leaseExpiredMessage, nowMs, nowMs, nowMs]
+            )
+            let failed = db.changesCount
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+                    WHERE status = 'running' AND lease_expires_at <= ?
+                    """,
+                arguments: [nowMs, nowMs]
+            )
+            return failed + db.changesCount
+        }
+    }
+
+    public func stats(now: Date) async throws -> JobQueueStats {
+        let nowMs = now.storedMilliseconds
+        return try await self.writer.read { db in
+            let depth = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status = 'queued'") ?? 0
+            let oldest = try Int64.fetchOne(
+                db,
+                sql: "SELECT MIN(available_at) FROM jobs WHERE status = 'queued' AND available_at <= ?",
+                arguments: [nowMs]
+            )
+            let running = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status = 'running'") ?? 0
+            let expired =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM jobs WHERE status = 'running' AND lease_expires_at <= ?",
+                    arguments: [nowMs]
+                ) ?? 0
+            return JobQueueStats(
+                depth: depth,
+                oldestQueuedAgeSeconds: oldest.map { Double(nowMs - $0) / 1000 },
+                inFlight: running - expired,
+                expiredLeases: expired
+            )
+        }
+    }
+
+    public func notReadyReasons() async -> [String] {
+        do {
+            _ = try await self.writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+            return []
+        } catch {
+            return ["job store is not reachable"]
+        }
+    }
+
+    /// `UPDATE jobs SET <set> WHERE` the lease is still current: the one place fencing is enforced.
+    private func fencedUpdate(
+        _ lease: JobLease,
+        set: String,
+        arguments: StatementArguments
+    ) async throws
+        -> JobWriteOutcome
+    {
+        let changed = try await self.writer.write { db in
+            try db.execute(
+                sql: "UPDATE jobs SET \(set) WHERE id = ? AND status = 'running' AND fence = ?",
+                arguments: arguments + [lease.jobID, lease.fence]
+            )
+            return db.changesCount
+        }
+        return changed == 1 ? .applied : .fenced
+    }
+}

@@ -5,19 +5,21 @@ import Synchronization
 /// The model client the rest of Arcanos uses: a deadline per call, retries, a breaker per model and the
 /// ordered fallback chain (`AI_MODEL` → `FALLBACK_MODEL`) over one `LLMProvider`.
 public final class ResilientLLMClient: Sendable {
+    public typealias Breaker = CircuitBreakerStateMachine<ContinuousClock.Instant>
+
     public struct Configuration: Sendable, Hashable {
         /// The fallback chain, tried in order; duplicates are ignored.
         public var models: [String]
         /// Deadline of one `complete` call, retries and fallbacks included (`OPENAI_TIMEOUT_MS`).
         public var callTimeout: Duration
         public var retry: RetryPolicy
-        public var breaker: CircuitBreakerStateMachine<ContinuousClock.Instant>.Configuration
+        public var breaker: Breaker.Configuration
 
         public init(
             models: [String],
             callTimeout: Duration = .seconds(15),
             retry: RetryPolicy = .init(),
-            breaker: CircuitBreakerStateMachine<ContinuousClock.Instant>.Configuration = .init()
+            breaker: Breaker.Configuration = .init()
         ) {
             var seen = Set<String>()
             self.models = models.filter { !$0.isEmpty && seen.insert($0).inserted }
@@ -35,7 +37,7 @@ public final class ResilientLLMClient: Sendable {
     }
 
     private struct ModelState {
-        var breaker: CircuitBreakerStateMachine<ContinuousClock.Instant>
+        var breaker: Breaker
         var calls = 0
         var successes = 0
         var failures = 0
@@ -47,13 +49,20 @@ public final class ResilientLLMClient: Sendable {
     public let configuration: Configuration
     private let provider: (any LLMProvider)?
     private let logger: Logger
+    private let metrics: ArcanosMetrics
     private let models: Mutex<[String: ModelState]>
 
     /// - Parameter provider: nil when no model is configured (no API key): every call fails `not_configured`.
-    public init(provider: (any LLMProvider)?, configuration: Configuration, logger: Logger) {
+    public init(
+        provider: (any LLMProvider)?,
+        configuration: Configuration,
+        logger: Logger,
+        metrics: ArcanosMetrics = .disabled
+    ) {
         self.provider = provider
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         self.models = Mutex(
             Dictionary(
                 uniqueKeysWithValues: configuration.models.map {
@@ -61,6 +70,10 @@ public final class ResilientLLMClient: Sendable {
                 }
             )
         )
+        // Every configured model has a breaker series from the start, so dashboards see "closed", not nothing.
+        for model in configuration.models {
+            metrics.recordBreakerState(model: model, phase: .closed)
+        }
     }
 
     public var isConfigured: Bool { self.provider != nil && !self.configuration.models.isEmpty }
@@ -99,7 +112,12 @@ public final class ResilientLLMClient: Sendable {
                 let now = ContinuousClock.now
                 let remaining = now.duration(to: deadline)
                 guard remaining > .zero else { break chain }
-                let decision = self.models.withLock { $0[model]!.breaker.decide(now: now) }
+                let (decision, before, after) = self.models.withLock { models in
+                    let before = models[model]!.breaker.phase
+                    let decision = models[model]!.breaker.decide(now: now)
+                    return (decision, before, models[model]!.breaker.phase)
+                }
+                if before != after { self.metrics.recordBreakerTransition(model: model, to: after) }
                 if case .reject(let retryAfter) = decision {
                     let open = LLMFailure(.circuitOpen, retryAfter: retryAfter)
                     if lastFailure == nil || lastFailure?.kind == .circuitOpen { lastFailure = open }
@@ -180,8 +198,9 @@ public final class ResilientLLMClient: Sendable {
 
     private func record(model: String, outcome: Outcome) {
         let now = ContinuousClock.now
-        self.models.withLock { models in
-            guard var state = models[model] else { return }
+        let (before, after) = self.models.withLock { models -> (Breaker.Phase, Breaker.Phase)? in
+            guard var state = models[model] else { return nil }
+            let before = state.breaker.phase
             switch outcome {
             case .success:
                 state.calls += 1
@@ -202,7 +221,21 @@ public final class ResilientLLMClient: Sendable {
                 state.breaker.recordNeutral()
             }
             models[model] = state
+            return (before, state.breaker.phase)
+        } ?? (.closed, .closed)
+        // Transitions are rare and matter to operators; single calls are logged at their call site.
+        if before != .open, after == .open {
+            self.logger.warning("model circuit opened", metadata: ["llm.model": "\(model)"])
+        } else if before != .closed, after == .closed {
+            self.logger.notice("model circuit closed", metadata: ["llm.model": "\(model)"])
         }
+        // Emitted after the lock: a metrics backend takes locks of its own.
+        switch outcome {
+        case .success: self.metrics.recordModelCall(model: model, outcome: "success")
+        case .failure(let failure): self.metrics.recordModelCall(model: model, outcome: failure.kind.rawValue)
+        case .neutral: break
+        }
+        if before != after { self.metrics.recordBreakerTransition(model: model, to: after) }
     }
 }
 

@@ -33,7 +33,8 @@ public struct AIFallbackMiddleware: RouterMiddleware {
         } catch {
             guard let failure = LLMFailure(from: error) else { throw error }
             let answer = self.askService.degradedAnswer(prompt: input.prompt, failure: failure, now: Date())
-            context.logger.warning(
+            // Debug only: under an open breaker this runs for every request; counts go to the stats.
+            context.logger.debug(
                 "answered degraded",
                 metadata: ["degraded.mode": "\(answer.fallbackMode.rawValue)", "degraded.reason": "\(answer.reason)"]
             )

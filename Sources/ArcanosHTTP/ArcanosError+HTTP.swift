@@ -9,7 +9,7 @@ import NIOFoundationCompat
 extension ArcanosError: HTTPResponseError {
     public var status: HTTPResponse.Status {
         switch self.code {
-        case .invalidRequest: .badRequest
+        case .invalidRequest, .invalidWorkerHealRequest: .badRequest
         case .unauthorized: .unauthorized
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
@@ -28,7 +28,9 @@ extension ArcanosError: HTTPResponseError {
         if self.code == .unauthorized {
             headers[.wwwAuthenticate] = #"Bearer realm="arcanos""#
         }
-        let body = try JSONEncoder().encode(ErrorBody(error: self.code.rawValue, message: self.message))
+        let body = try JSONEncoder().encode(
+            ErrorBody(error: self.code.rawValue, message: self.message, details: self.details)
+        )
         return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
     }
 
@@ -42,4 +44,6 @@ extension ArcanosError: HTTPResponseError {
 struct ErrorBody: Codable {
     var error: String
     var message: String
+    /// Present only when the error carries safe specifics (`ArcanosError.details`).
+    var details: JSONValue?
 }

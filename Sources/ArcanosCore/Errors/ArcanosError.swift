@@ -14,6 +14,8 @@ public struct ArcanosError: Error, Sendable, CustomStringConvertible {
         case stateCorrupted = "state_corrupted"
         case configurationInvalid = "configuration_invalid"
         case internalError = "internal_error"
+        /// A `POST /workers/heal` body with wrong types, unknown keys or modes, or conflicting flags.
+        case invalidWorkerHealRequest = "INVALID_WORKER_HEAL_REQUEST"
     }
 
     public var code: Code
@@ -23,12 +25,21 @@ public struct ArcanosError: Error, Sendable, CustomStringConvertible {
     public var retryAfter: Duration?
     /// For logs only; never rendered into a response.
     public var underlying: (any Error)?
+    /// Safe, structured specifics rendered as `details` in the body (for example which field is wrong).
+    public var details: JSONValue?
 
-    public init(_ code: Code, _ message: String, retryAfter: Duration? = nil, underlying: (any Error)? = nil) {
+    public init(
+        _ code: Code,
+        _ message: String,
+        retryAfter: Duration? = nil,
+        underlying: (any Error)? = nil,
+        details: JSONValue? = nil
+    ) {
         self.code = code
         self.message = message
         self.retryAfter = retryAfter
         self.underlying = underlying
+        self.details = details
     }
 
     // Deliberately omits `underlying`: descriptions end up in client-visible places.

@@ -10,6 +10,8 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The validated prompt of an AI route, parsed once by `AIFallbackMiddleware`.
     public var askInput: AskInput?
+    /// How the confirmation gate approved this request; set by `ConfirmationGateMiddleware` on gated routes.
+    public var confirmation: ConfirmationContext?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -9,11 +9,20 @@ public struct HTTPDependencies: Sendable {
     public var configuration: AppConfiguration
     public var askService: AskService
     public var readiness: [any ReadinessReporting]
+    /// The confirmation gate's state, shared by every gated route and `POST /confirm/tokens`.
+    public var confirmation: ConfirmationService
 
-    public init(configuration: AppConfiguration, askService: AskService, readiness: [any ReadinessReporting]) {
+    /// - Parameter confirmation: nil builds one from `configuration.confirmation`.
+    public init(
+        configuration: AppConfiguration,
+        askService: AskService,
+        readiness: [any ReadinessReporting],
+        confirmation: ConfirmationService? = nil
+    ) {
         self.configuration = configuration
         self.askService = askService
         self.readiness = readiness
+        self.confirmation = confirmation ?? ConfirmationService(configuration: configuration.confirmation.gate)
     }
 }
 
@@ -27,6 +36,8 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
     }
 
     HealthController(readiness: dependencies.readiness, startedAt: Date()).addRoutes(to: router)
+    // Needs the automation secret, not an operator key (DESIGN §3).
+    ConfirmationController(service: dependencies.confirmation).addRoutes(to: router)
 
     let authenticated = router.group().add(middleware: APIKeyMiddleware(policy: configuration.auth.policy))
     // AI routes, matched exactly: only these answer degraded.

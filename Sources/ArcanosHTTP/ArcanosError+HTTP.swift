@@ -11,6 +11,7 @@ extension ArcanosError: HTTPResponseError {
         switch self.code {
         case .invalidRequest, .invalidWorkerHealRequest: .badRequest
         case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .payloadTooLarge: .contentTooLarge

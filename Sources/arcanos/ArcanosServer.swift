@@ -12,6 +12,7 @@ import ServiceLifecycle
 struct ArcanosServer {
     let configuration: AppConfiguration
     let askService: AskService
+    let confirmation: ConfirmationService
     let services: [any Service]
 
     init(
@@ -52,11 +53,14 @@ struct ArcanosServer {
                 cacheTimeToLive: configuration.fallback.cacheTimeToLive
             )
         )
+        // One gate state for every gated route and the token route.
+        self.confirmation = ConfirmationService(configuration: configuration.confirmation.gate)
         let application = buildApplication(
             HTTPDependencies(
                 configuration: configuration,
                 askService: self.askService,
-                readiness: [DataDirectoryReadiness(path: configuration.server.dataDirectory)]
+                readiness: [DataDirectoryReadiness(path: configuration.server.dataDirectory)],
+                confirmation: self.confirmation
             ),
             logger: logger,
             onServerRunning: onServerRunning

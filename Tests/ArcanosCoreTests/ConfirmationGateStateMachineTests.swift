@@ -149,7 +149,9 @@ import Testing
         var gate = Self.gate()
         var generator = SystemRandomNumberGenerator()
         let token = gate.mintToken(now: Self.start, using: &generator)
-        #expect(Self.status(&gate, [("x-arcanos-confirm-token", token.token)], path: "/devops/self-test") == .oneTimeToken)
+        #expect(
+            Self.status(&gate, [("x-arcanos-confirm-token", token.token)], path: "/devops/self-test") == .oneTimeToken
+        )
     }
 
     @Test func unknownOrExpiredOneTimeTokenIsRejected() {
@@ -210,7 +212,9 @@ import Testing
 
     @Test func secretRepeatedInTwoHeaderFieldsIsRejected() {
         var gate = Self.gate()
-        #expect(Self.status(&gate, [("x-arcanos-automation", Self.secret), ("X-Arcanos-Automation", Self.secret)]) == nil)
+        #expect(
+            Self.status(&gate, [("x-arcanos-automation", Self.secret), ("X-Arcanos-Automation", Self.secret)]) == nil
+        )
     }
 
     // MARK: 5. trusted GPT
@@ -406,8 +410,13 @@ import Testing
     @Test func automationCredentialForMintingTokens() {
         let gate = Self.gate(header: "x-ops-robot")
         #expect(gate.automationCredential(in: Self.request("POST", "/confirm/tokens", [])) == .missing)
-        #expect(gate.automationCredential(in: Self.request("POST", "/", [("x-arcanos-automation", Self.secret)])) == .missing)
-        #expect(gate.automationCredential(in: Self.request("POST", "/", [("X-Ops-Robot", Self.secret + "x")])) == .rejected)
+        #expect(
+            gate.automationCredential(in: Self.request("POST", "/", [("x-arcanos-automation", Self.secret)]))
+                == .missing
+        )
+        #expect(
+            gate.automationCredential(in: Self.request("POST", "/", [("X-Ops-Robot", Self.secret + "x")])) == .rejected
+        )
         #expect(gate.automationCredential(in: Self.request("POST", "/", [("X-Ops-Robot", Self.secret)])) == .accepted)
         let unset = Self.gate(secret: nil)
         #expect(unset.automationCredential(in: Self.request("POST", "/", [("x-arcanos-automation", "")])) == .rejected)

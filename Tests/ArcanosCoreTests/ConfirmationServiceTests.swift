@@ -33,7 +33,11 @@ import Testing
             path: "/workers/heal",
             headers: ["x-confirmed": "token:\(first!.id)"]
         )
-        let useLast = ConfirmationRequest(method: "POST", path: "/workers/heal", headers: ["x-confirmed": "token:\(last!.id)"])
+        let useLast = ConfirmationRequest(
+            method: "POST",
+            path: "/workers/heal",
+            headers: ["x-confirmed": "token:\(last!.id)"]
+        )
         #expect(service.decide(replayFirst).status == nil, "the oldest challenge was evicted")
         #expect(service.decide(useLast).status == .challengeToken, "the newest challenge is still usable")
     }
@@ -77,11 +81,19 @@ import Testing
         let second = service.mintToken()
         #expect(first.token != second.token)
         #expect(first.expiresAt == Self.start.addingTimeInterval(60))
-        let useFirst = ConfirmationRequest(method: "POST", path: "/workers/heal", headers: ["x-arcanos-confirm-token": first.token])
+        let useFirst = ConfirmationRequest(
+            method: "POST",
+            path: "/workers/heal",
+            headers: ["x-arcanos-confirm-token": first.token]
+        )
         #expect(service.decide(useFirst).status == .oneTimeToken)
         #expect(service.decide(useFirst).status == nil)
         clock.advance(by: 60)
-        let useSecond = ConfirmationRequest(method: "POST", path: "/workers/heal", headers: ["x-arcanos-confirm-token": second.token])
+        let useSecond = ConfirmationRequest(
+            method: "POST",
+            path: "/workers/heal",
+            headers: ["x-arcanos-confirm-token": second.token]
+        )
         #expect(service.decide(useSecond).status == nil)
     }
 
@@ -97,12 +109,17 @@ import Testing
     @Test(.timeLimit(.minutes(1)))
     func concurrentUsesOfOneChallengeLetExactlyOneThrough() async {
         let service = ConfirmationService()
-        guard case .pending(let challenge, _) = service.decide(ConfirmationRequest(method: "POST", path: "/workers/heal"))
+        guard
+            case .pending(let challenge, _) = service.decide(ConfirmationRequest(method: "POST", path: "/workers/heal"))
         else {
             Issue.record("expected a challenge")
             return
         }
-        let request = ConfirmationRequest(method: "POST", path: "/workers/heal", headers: ["x-confirmed": "token:\(challenge.id)"])
+        let request = ConfirmationRequest(
+            method: "POST",
+            path: "/workers/heal",
+            headers: ["x-confirmed": "token:\(challenge.id)"]
+        )
         let passed = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<32 {
                 group.addTask { service.decide(request).status != nil }

@@ -11,6 +11,15 @@ public struct ConfirmationRequest: Sendable, Hashable {
         public static let defaultAutomation = "x-arcanos-automation"
         /// Headers whose meaning is fixed, so the automation header may not take one of their names.
         public static let reserved: Set<String> = [confirmed, gptID, confirmToken]
+
+        /// Whether `name` can carry the automation secret: an HTTP token (RFC 9110) that is not one of the
+        /// gate's other headers, nor `authorization` or `cookie`, which carry other credentials.
+        public static func isValidAutomationHeader(_ name: String) -> Bool {
+            let lowered = name.lowercased()
+            let tokenCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~")
+            return !lowered.isEmpty && lowered.allSatisfy(tokenCharacters.contains)
+                && !Self.reserved.contains(lowered) && lowered != "authorization" && lowered != "cookie"
+        }
     }
 
     /// Longest `x-gpt-id` echoed back in a body or a log line.
@@ -49,7 +58,9 @@ public struct ConfirmationRequest: Sendable, Hashable {
 
     /// `x-gpt-id`, trimmed, nil when empty.
     public var gptID: String? {
-        guard let value = self.header(Header.gptID)?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        guard let value = self.header(Header.gptID)?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+            return nil
+        }
         return value
     }
 }

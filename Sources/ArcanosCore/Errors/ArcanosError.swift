@@ -4,6 +4,7 @@ public struct ArcanosError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable, CaseIterable {
         case invalidRequest = "invalid_request"
         case unauthorized = "unauthorized"
+        case forbidden = "forbidden"
         case notFound = "not_found"
         case methodNotAllowed = "method_not_allowed"
         case payloadTooLarge = "payload_too_large"

@@ -42,6 +42,34 @@ extension AppConfiguration {
             try values.int("FALLBACK_CACHE_MAX_ENTRIES", in: 0...1_000_000) ?? self.fallback.cacheCapacity
         self.fallback.cacheTimeToLive =
             try values.milliseconds("FALLBACK_CACHE_TTL_MS", in: 0...86_400_000) ?? self.fallback.cacheTimeToLive
+
+        // Trusted ids are read as secrets: they must not show up in logs or responses.
+        self.confirmation.trustedGPTIDs = values.list("TRUSTED_GPT_IDS", isSecret: true) ?? []
+        self.confirmation.allowAllGPTs = try values.bool("ALLOW_ALL_GPTS") ?? false
+        self.confirmation.automationSecret = values.string("ARCANOS_AUTOMATION_SECRET", isSecret: true)
+        if let header = values.string("ARCANOS_AUTOMATION_HEADER") {
+            guard ConfirmationRequest.Header.isValidAutomationHeader(header) else {
+                throw ArcanosError.configuration(
+                    variable: "ARCANOS_AUTOMATION_HEADER",
+                    accepts: "an HTTP header name other than x-confirmed, x-gpt-id, x-arcanos-confirm-token, "
+                        + "authorization and cookie",
+                    got: header
+                )
+            }
+            self.confirmation.automationHeader = header.lowercased()
+        }
+        self.confirmation.challengeTimeToLive =
+            try values.milliseconds("CONFIRMATION_CHALLENGE_TTL_MS", in: 1000...86_400_000)
+            ?? self.confirmation.challengeTimeToLive
+        self.confirmation.tokenTimeToLive =
+            try values.milliseconds("ARCANOS_CONFIRM_TOKEN_TTL_MS", in: 1000...86_400_000)
+            ?? self.confirmation.tokenTimeToLive
+        self.confirmation.challengeCapacity =
+            try values.int("ARCANOS_CONFIRM_CHALLENGE_MAX", in: 1...1_000_000) ?? self.confirmation.challengeCapacity
+        self.confirmation.fineTunedAutomationGPTID = values.string("FINE_TUNED_AUTOMATION_GPT_ID", isSecret: true)
+        self.confirmation.configuredModelIDs = ["AI_MODEL", "OPENAI_MODEL", "FINETUNED_MODEL_ID"].compactMap {
+            values.string($0)
+        }
     }
 }
 

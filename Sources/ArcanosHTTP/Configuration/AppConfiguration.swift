@@ -75,10 +75,48 @@ public struct AppConfiguration: Sendable {
         public init() {}
     }
 
+    /// The confirmation gate of mutating control routes (docs/confirmation.md).
+    public struct Confirmation: Sendable {
+        /// GPT ids trusted on `x-gpt-id` (`TRUSTED_GPT_IDS`, comma separated; `*` lets everyone through).
+        public var trustedGPTIDs: [String] = []
+        /// Let every request through the gate (`ALLOW_ALL_GPTS`).
+        public var allowAllGPTs = false
+        /// Shared secret of trusted automations (`ARCANOS_AUTOMATION_SECRET`); also needed to mint tokens.
+        public var automationSecret: String?
+        /// Header carrying the secret (`ARCANOS_AUTOMATION_HEADER`); a custom name replaces the default.
+        public var automationHeader = ConfirmationRequest.Header.defaultAutomation
+        /// How long a challenge can be used (`CONFIRMATION_CHALLENGE_TTL_MS`).
+        public var challengeTimeToLive: Duration = .milliseconds(120_000)
+        /// How long a one-time token can be used (`ARCANOS_CONFIRM_TOKEN_TTL_MS`).
+        public var tokenTimeToLive: Duration = .milliseconds(600_000)
+        /// Most challenges held at once (`ARCANOS_CONFIRM_CHALLENGE_MAX`); the oldest goes first.
+        public var challengeCapacity = 10_000
+        /// `FINE_TUNED_AUTOMATION_GPT_ID`; trusted when it is a fine-tuned (`ft:`) id.
+        public var fineTunedAutomationGPTID: String?
+        /// The raw `AI_MODEL`, `OPENAI_MODEL` and `FINETUNED_MODEL_ID`; every `ft:` one is trusted.
+        public var configuredModelIDs: [String] = []
+
+        public init() {}
+
+        public var gate: ConfirmationGateStateMachine.Configuration {
+            .init(
+                trustedGPTIDs: self.trustedGPTIDs,
+                configuredModelIDs: self.configuredModelIDs + (self.fineTunedAutomationGPTID.map { [$0] } ?? []),
+                allowAllGPTs: self.allowAllGPTs,
+                automationSecret: self.automationSecret,
+                automationHeader: self.automationHeader,
+                challengeTimeToLive: self.challengeTimeToLive,
+                tokenTimeToLive: self.tokenTimeToLive,
+                challengeCapacity: self.challengeCapacity
+            )
+        }
+    }
+
     public var server = Server()
     public var auth = Auth()
     public var model = Model()
     public var fallback = Fallback()
+    public var confirmation = Confirmation()
 
     public init() {}
 

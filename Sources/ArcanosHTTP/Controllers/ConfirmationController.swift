@@ -1,0 +1,43 @@
+import ArcanosCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// `POST /confirm/tokens`: a trusted automation (one holding `ARCANOS_AUTOMATION_SECRET`) mints a one-time
+/// token that approves one gated request through `x-arcanos-confirm-token`.
+struct ConfirmationController {
+    let service: ConfirmationService
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.post("/confirm/tokens", use: self.mintToken)
+    }
+
+    struct MintedToken: ResponseEncodable {
+        var token: String
+        var expiresAt: Date
+    }
+
+    @Sendable
+    func mintToken(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<MintedToken> {
+        // The messages name no header and say nothing about whether a secret is configured.
+        switch self.service.automationCredential(in: ConfirmationRequest(request)) {
+        case .missing:
+            throw ArcanosError(.unauthorized, "Automation credentials are required to mint a confirmation token")
+        case .rejected:
+            context.logger.notice("confirmation token refused", metadata: ["confirmation.reason": "bad_credentials"])
+            throw ArcanosError(.forbidden, "Automation credentials were not accepted")
+        case .accepted:
+            let minted = self.service.mintToken()
+            context.logger.info(
+                "confirmation token minted",
+                metadata: ["confirmation.expires_at": "\(minted.expiresAt.iso8601Milliseconds)"]
+            )
+            return EditedResponse(
+                status: .created,
+                headers: [.cacheControl: "no-store"],
+                response: MintedToken(token: minted.token, expiresAt: minted.expiresAt)
+            )
+        }
+    }
+}

@@ -11,18 +11,22 @@ public struct HTTPDependencies: Sendable {
     public var readiness: [any ReadinessReporting]
     /// The confirmation gate's state, shared by every gated route and `POST /confirm/tokens`.
     public var confirmation: ConfirmationService
+    /// The registry behind `GET /metrics`; components built for this server record into `metrics.metrics`.
+    public var metrics: PrometheusExporter
 
     /// - Parameter confirmation: nil builds one from `configuration.confirmation`.
     public init(
         configuration: AppConfiguration,
         askService: AskService,
         readiness: [any ReadinessReporting],
-        confirmation: ConfirmationService? = nil
+        confirmation: ConfirmationService? = nil,
+        metrics: PrometheusExporter = PrometheusExporter()
     ) {
         self.configuration = configuration
         self.askService = askService
         self.readiness = readiness
         self.confirmation = confirmation ?? ConfirmationService(configuration: configuration.confirmation.gate)
+        self.metrics = metrics
     }
 }
 
@@ -31,6 +35,7 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
     let configuration = dependencies.configuration
     let router = Router(context: AppRequestContext.self)
     router.addMiddleware {
+        RequestObservationMiddleware(metrics: dependencies.metrics.metrics)
         ErrorMiddleware()
         BodyLimitMiddleware(limit: configuration.server.maximumBodyBytes)
     }
@@ -40,6 +45,10 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
     ConfirmationController(service: dependencies.confirmation).addRoutes(to: router)
 
     let authenticated = router.group().add(middleware: APIKeyMiddleware(policy: configuration.auth.policy))
+    if configuration.observability.metricsEnabled {
+        let metricsRoutes = configuration.observability.metricsRequireKey ? authenticated : router.group()
+        MetricsController(exporter: dependencies.metrics).addRoutes(to: metricsRoutes)
+    }
     // AI routes, matched exactly: only these answer degraded.
     AskController(askService: dependencies.askService).addRoutes(
         to: authenticated.group("ask")
@@ -51,7 +60,25 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
                 )
             )
     )
+    addOperatorRoutes(to: router, configuration: configuration)
     return router
+}
+
+/// The dashboard and `GET /openapi.json`. Called last: the document lists every route registered before it.
+private func addOperatorRoutes(to router: Router<AppRequestContext>, configuration: AppConfiguration) {
+    DashboardController().addRoutes(to: router)
+    let routes =
+        router.routes.map { OpenAPIDocument.Route(method: $0.method.rawValue, path: $0.path.description) }
+        + [OpenAPIDocument.Route(method: "GET", path: "/openapi.json")]
+    OpenAPIController(
+        document: OpenAPIDocument(
+            routes: routes,
+            automationHeader: configuration.confirmation.automationHeader,
+            metricsRequireKey: configuration.observability.metricsRequireKey
+        ),
+        publicURL: configuration.observability.publicURL,
+        fallbackHost: "\(configuration.server.host):\(configuration.server.port)"
+    ).addRoutes(to: router)
 }
 
 /// The Hummingbird application: the router on the configured address, plus `services` run beside it.

@@ -13,6 +13,8 @@ struct ArcanosServer {
     let configuration: AppConfiguration
     let askService: AskService
     let confirmation: ConfirmationService
+    /// The Prometheus registry of `GET /metrics`; every component records into `metrics.metrics`.
+    let metrics: PrometheusExporter
     let services: [any Service]
 
     init(
@@ -21,6 +23,7 @@ struct ArcanosServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws {
         self.configuration = configuration
+        self.metrics = PrometheusExporter()
         let httpClient = HTTPClient(
             eventLoopGroupProvider: .singleton,
             configuration: .init(
@@ -41,7 +44,8 @@ struct ArcanosServer {
                 retry: .init(maxAttempts: model.maxAttempts),
                 breaker: .init(failureThreshold: model.breakerThreshold, openDuration: model.breakerCooldown)
             ),
-            logger: logger
+            logger: logger,
+            metrics: self.metrics.metrics
         )
         if provider == nil {
             logger.warning("OPENAI_API_KEY is not set: /ask answers in degraded mode")
@@ -51,7 +55,8 @@ struct ArcanosServer {
             configuration: .init(
                 cacheCapacity: configuration.fallback.cacheCapacity,
                 cacheTimeToLive: configuration.fallback.cacheTimeToLive
-            )
+            ),
+            metrics: self.metrics.metrics
         )
         // One gate state for every gated route and the token route.
         self.confirmation = ConfirmationService(configuration: configuration.confirmation.gate)
@@ -60,7 +65,8 @@ struct ArcanosServer {
                 configuration: configuration,
                 askService: self.askService,
                 readiness: [DataDirectoryReadiness(path: configuration.server.dataDirectory)],
-                confirmation: self.confirmation
+                confirmation: self.confirmation,
+                metrics: self.metrics
             ),
             logger: logger,
             onServerRunning: onServerRunning

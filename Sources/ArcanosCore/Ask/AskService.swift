@@ -37,10 +37,16 @@ public final class AskService: Sendable {
     public let client: ResilientLLMClient
     private let cache: Mutex<ResponseCache<AskAnswer, ContinuousClock.Instant>>
     private let stats = Mutex(FallbackStats())
+    private let metrics: ArcanosMetrics
 
-    public init(client: ResilientLLMClient, configuration: Configuration = .init()) {
+    public init(
+        client: ResilientLLMClient,
+        configuration: Configuration = .init(),
+        metrics: ArcanosMetrics = .disabled
+    ) {
         self.client = client
         self.configuration = configuration
+        self.metrics = metrics
         self.cache = Mutex(.init(capacity: configuration.cacheCapacity, timeToLive: configuration.cacheTimeToLive))
     }
 
@@ -102,6 +108,7 @@ public final class AskService: Sendable {
             stats.lastReason = reason
             if stats.degradedSince == nil { stats.degradedSince = now }
         }
+        self.metrics.recordDegradedAnswer(mode: mode, reason: reason)
         let retryAfter = failure.retryAfter.map { max($0, .seconds(1)) } ?? self.configuration.defaultRetryAfter
         return DegradedAnswer(
             message: message,

@@ -70,6 +70,10 @@ extension AppConfiguration {
         self.confirmation.configuredModelIDs = ["AI_MODEL", "OPENAI_MODEL", "FINETUNED_MODEL_ID"].compactMap {
             values.string($0)
         }
+
+        self.observability.metricsEnabled = try values.bool("ARCANOS_METRICS_ENABLED") ?? true
+        self.observability.metricsRequireKey = try values.bool("ARCANOS_METRICS_REQUIRE_KEY") ?? false
+        self.observability.publicURL = try values.url("ARCANOS_PUBLIC_URL")
     }
 }
 

@@ -112,11 +112,24 @@ public struct AppConfiguration: Sendable {
         }
     }
 
+    /// `GET /metrics` and the operator surface (README "Operating it").
+    public struct Observability: Sendable {
+        /// Serve `GET /metrics` (`ARCANOS_METRICS_ENABLED`).
+        public var metricsEnabled = true
+        /// `GET /metrics` needs an operator key like other authenticated routes (`ARCANOS_METRICS_REQUIRE_KEY`).
+        public var metricsRequireKey = false
+        /// The server URL `GET /openapi.json` names (`ARCANOS_PUBLIC_URL`); else the request's host.
+        public var publicURL: String?
+
+        public init() {}
+    }
+
     public var server = Server()
     public var auth = Auth()
     public var model = Model()
     public var fallback = Fallback()
     public var confirmation = Confirmation()
+    public var observability = Observability()
 
     public init() {}
 

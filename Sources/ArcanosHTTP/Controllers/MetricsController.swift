@@ -1,0 +1,23 @@
+import ArcanosCore
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `GET /metrics`: the Prometheus text format (DESIGN §11).
+struct MetricsController {
+    let exporter: PrometheusExporter
+
+    func addRoutes(to router: some RouterMethods<AppRequestContext>) {
+        router.get("/metrics", use: self.metrics)
+    }
+
+    @Sendable
+    func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let text = await self.exporter.exposition()
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+}

@@ -1,0 +1,303 @@
+import ArcanosCore
+import ArcanosHTTP
+import ArcanosTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// The application with its own Prometheus registry, shared with the model client and the ask service the
+/// way `ArcanosServer` wires them.
+private struct MetricsHarness {
+    let exporter = PrometheusExporter()
+    let configuration: AppConfiguration
+    let askService: AskService
+
+    init(
+        provider: ScriptedLLMProvider?,
+        breakerThreshold: Int = 5,
+        configure: (inout AppConfiguration) -> Void = { _ in }
+    ) {
+        var configuration = AppConfiguration()
+        configuration.server.dataDirectory = makeTemporaryDirectory()
+        configuration.model.model = "test-model"
+        configure(&configuration)
+        let client = ResilientLLMClient(
+            provider: provider,
+            configuration: .init(
+                models: configuration.model.chain,
+                callTimeout: .seconds(10),
+                retry: .init(maxAttempts: 1),
+                breaker: .init(failureThreshold: breakerThreshold, openDuration: .seconds(60))
+            ),
+            logger: quietLogger,
+            metrics: self.exporter.metrics
+        )
+        self.askService = AskService(client: client, metrics: self.exporter.metrics)
+        self.configuration = configuration
+    }
+
+    func makeApplication() -> some ApplicationProtocol {
+        buildApplication(
+            HTTPDependencies(
+                configuration: self.configuration,
+                askService: self.askService,
+                readiness: [],
+                metrics: self.exporter
+            ),
+            logger: quietLogger
+        )
+    }
+}
+
+private func scrape(_ client: some TestClientProtocol) async throws -> PrometheusTextParser {
+    let response = try await client.execute(uri: "/metrics", method: .get)
+    #expect(response.status == .ok)
+    #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+    return try PrometheusTextParser(String(buffer: response.body))
+}
+
+@Suite(.timeLimit(.minutes(1))) struct MetricsRouteTests {
+    @Test func metricsAreStrictPrometheusTextCountingRequestsByRoutePattern() async throws {
+        let harness = MetricsHarness(provider: ScriptedLLMProvider(whenEmpty: .fail(LLMFailure(.serverError))))
+        try await harness.makeApplication().test(.router) { client in
+            for _ in 0..<3 { _ = try await client.execute(uri: "/health", method: .get) }
+            let degraded = try await client.execute(
+                uri: "/ask",
+                method: .post,
+                body: ByteBuffer(string: #"{"prompt":"a secret prompt"}"#)
+            )
+            #expect(degraded.status == .serviceUnavailable)
+            _ = try await client.execute(uri: "/workers/nope-1234", method: .get)
+            _ = try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: "{"))
+
+            let metrics = try await scrape(client)
+            let requests = ArcanosMetrics.Name.httpRequests
+            #expect(metrics.value(requests, ["method": "GET", "route": "/health", "status_class": "2xx"]) == 3)
+            #expect(metrics.value(requests, ["method": "POST", "route": "/ask", "status_class": "5xx"]) == 1)
+            #expect(metrics.value(requests, ["method": "POST", "route": "/ask", "status_class": "4xx"]) == 1)
+            #expect(metrics.value(requests, ["method": "GET", "route": "unmatched", "status_class": "4xx"]) == 1)
+            let errors = ArcanosMetrics.Name.httpRequestErrors
+            #expect(metrics.value(errors, ["method": "GET", "route": "unmatched", "status_class": "4xx"]) == 1)
+            #expect(metrics.value(errors, ["method": "GET", "route": "/health", "status_class": "2xx"]) == nil)
+            let duration = ArcanosMetrics.Name.httpRequestDuration
+            #expect(metrics.value(duration + "_count", ["method": "GET", "route": "/health"]) == 3)
+            #expect(
+                metrics.value(
+                    ArcanosMetrics.Name.degradedAnswers,
+                    ["fallback_mode": "mock", "reason": "server_error"]
+                ) == 1
+            )
+            #expect(
+                metrics.value(ArcanosMetrics.Name.modelCalls, ["model": "test-model", "outcome": "server_error"]) == 1
+            )
+
+            // Bounded labels: no raw path, id or prompt text ever becomes a label value.
+            for sample in metrics.samples {
+                for value in sample.labels.values {
+                    #expect(!value.contains("nope") && !value.contains("1234") && !value.contains("secret"))
+                }
+            }
+        }
+    }
+
+    @Test func everyFamilyIsInTheCatalogWithItsLabelsAndHelp() async throws {
+        let harness = MetricsHarness(provider: ScriptedLLMProvider(whenEmpty: .fail(LLMFailure(.timeout))))
+        harness.exporter.addSampler {
+            var sample = ArcanosMetrics.Sample()
+            sample.queueDepth = 3
+            sample.queueOldestAgeSeconds = 1.5
+            sample.workerRestarts = 2
+            sample.jobsByOutcome = ["succeeded": 5]
+            sample.selfTestLastRun = Date(timeIntervalSince1970: 1_800_000_000)
+            sample.selfTestPassed = false
+            return sample
+        }
+        try await harness.makeApplication().test(.router) { client in
+            _ = try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"x"}"#))
+            let metrics = try await scrape(client)
+            let catalog = Dictionary(uniqueKeysWithValues: ArcanosMetrics.catalog.map { ($0.name, $0) })
+            #expect(!metrics.families.isEmpty)
+            for family in metrics.families.values {
+                let descriptor = try #require(catalog[family.name], "\(family.name) is not in the catalog")
+                #expect(family.type == descriptor.kind.rawValue)
+                #expect(family.help == descriptor.help)
+                #expect(family.name.hasPrefix("arcanos_"))
+                if family.type == "counter" { #expect(family.name.hasSuffix("_total")) }
+                for sample in family.samples {
+                    let names = Set(sample.labels.keys).subtracting(["le"])
+                    #expect(names == Set(descriptor.labels), "\(sample.name) has labels \(names)")
+                }
+            }
+            #expect(metrics.value(ArcanosMetrics.Name.queueDepth) == 3)
+            #expect(metrics.value(ArcanosMetrics.Name.queueOldestAge) == 1.5)
+            #expect(metrics.value(ArcanosMetrics.Name.workerRestarts) == 2)
+            #expect(metrics.value(ArcanosMetrics.Name.jobs, ["outcome": "succeeded"]) == 5)
+            #expect(metrics.value(ArcanosMetrics.Name.selfTestLastRun) == 1_800_000_000)
+            #expect(metrics.value(ArcanosMetrics.Name.selfTestLastSuccess) == 0)
+            // A second scrape with the same totals does not count them again.
+            let again = try await scrape(client)
+            #expect(again.value(ArcanosMetrics.Name.workerRestarts) == 2)
+        }
+    }
+
+    @Test func countersMoveAfterRequests() async throws {
+        let harness = MetricsHarness(provider: ScriptedLLMProvider())
+        try await harness.makeApplication().test(.router) { client in
+            let labels = ["method": "GET", "route": "/health", "status_class": "2xx"]
+            let before = try await scrape(client).value(ArcanosMetrics.Name.httpRequests, labels) ?? 0
+            for _ in 0..<5 { _ = try await client.execute(uri: "/health", method: .get) }
+            let answered = try await client.execute(
+                uri: "/ask",
+                method: .post,
+                body: ByteBuffer(string: #"{"prompt":"hi"}"#)
+            )
+            #expect(answered.status == .ok)
+            let after = try await scrape(client)
+            #expect(after.value(ArcanosMetrics.Name.httpRequests, labels) == before + 5)
+            #expect(
+                after.value(ArcanosMetrics.Name.httpRequestDuration + "_count", ["method": "GET", "route": "/health"])
+                    == 5
+            )
+            #expect(after.value(ArcanosMetrics.Name.modelCalls, ["model": "test-model", "outcome": "success"]) == 1)
+            // The scrape before this one is counted too.
+            #expect(
+                after.value(
+                    ArcanosMetrics.Name.httpRequests,
+                    ["method": "GET", "route": "/metrics", "status_class": "2xx"]
+                ) == 1
+            )
+        }
+    }
+
+    @Test func breakerStateAndTransitionsArePerConfiguredModel() async throws {
+        let provider = ScriptedLLMProvider(whenEmpty: .fail(LLMFailure(.serverError)))
+        let harness = MetricsHarness(provider: provider, breakerThreshold: 1) {
+            $0.model.fallbackModel = "backup-model"
+        }
+        try await harness.makeApplication().test(.router) { client in
+            let closed = try await scrape(client)
+            #expect(closed.value(ArcanosMetrics.Name.breakerState, ["model": "test-model"]) == 0)
+            #expect(closed.value(ArcanosMetrics.Name.breakerState, ["model": "backup-model"]) == 0)
+
+            _ = try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"x"}"#))
+            let open = try await scrape(client)
+            for model in ["test-model", "backup-model"] {
+                #expect(open.value(ArcanosMetrics.Name.breakerState, ["model": model]) == 2)
+                #expect(open.value(ArcanosMetrics.Name.breakerTransitions, ["model": model, "to": "open"]) == 1)
+            }
+            // With every breaker open the next answer is degraded at once, and counted by its reason.
+            _ = try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"x"}"#))
+            let rejected = try await scrape(client)
+            #expect(
+                rejected.value(
+                    ArcanosMetrics.Name.degradedAnswers,
+                    ["fallback_mode": "mock", "reason": "circuit_open"]
+                ) == 1
+            )
+        }
+    }
+
+    @Test func everyResponseCarriesItsRequestID() async throws {
+        let harness = MetricsHarness(provider: ScriptedLLMProvider()) { $0.auth.apiKeys = ["operator-key"] }
+        try await harness.makeApplication().test(.router) { client in
+            var ids: Set<String> = []
+            for (uri, status) in [
+                ("/health", HTTPResponse.Status.ok), ("/nope", .notFound), ("/ask?prompt=x", .unauthorized),
+            ] {
+                let response = try await client.execute(uri: uri, method: .get)
+                #expect(response.status == status)
+                let id = try #require(response.headers[.requestID], "\(uri) has no x-request-id")
+                #expect(!id.isEmpty)
+                ids.insert(id)
+            }
+            #expect(ids.count == 3)
+        }
+    }
+
+    @Test func metricsCanBeTurnedOff() async throws {
+        let harness = MetricsHarness(provider: nil) { $0.observability.metricsEnabled = false }
+        try await harness.makeApplication().test(.router) { client in
+            let response = try await client.execute(uri: "/metrics", method: .get)
+            #expect(response.status == .notFound)
+        }
+    }
+
+    @Test func metricsCanRequireTheOperatorKey() async throws {
+        let harness = MetricsHarness(provider: nil) {
+            $0.auth.apiKeys = ["operator-key"]
+            $0.observability.metricsRequireKey = true
+        }
+        try await harness.makeApplication().test(.router) { client in
+            let anonymous = try await client.execute(uri: "/metrics", method: .get)
+            #expect(anonymous.status == .unauthorized)
+            let authorized = try await client.execute(
+                uri: "/metrics",
+                method: .get,
+                headers: [.authorization: "Bearer operator-key"]
+            )
+            #expect(authorized.status == .ok)
+        }
+    }
+
+    @Test func metricsSettingsAreReadFromTheEnvironment() throws {
+        let defaults = try configuration(environment: [:])
+        #expect(defaults.observability.metricsEnabled && !defaults.observability.metricsRequireKey)
+        let set = try configuration(environment: [
+            "ARCANOS_METRICS_ENABLED": "false", "ARCANOS_METRICS_REQUIRE_KEY": "true",
+        ])
+        #expect(!set.observability.metricsEnabled && set.observability.metricsRequireKey)
+        #expect(throws: ArcanosError.self) { try configuration(environment: ["ARCANOS_METRICS_ENABLED": "maybe"]) }
+    }
+}
+
+/// The parser has to catch what it is there to catch, or the tests above prove nothing.
+@Suite struct PrometheusTextParserTests {
+    @Test func acceptsAWellFormedExposition() throws {
+        let text = """
+            # HELP a_total Things.
+            # TYPE a_total counter
+            a_total{x="1",y="q\\"uote"} 3
+            a_total{x="2",y=""} 0
+            # TYPE h_seconds histogram
+            h_seconds_bucket{le="0.1"} 1
+            h_seconds_bucket{le="1.0"} 2
+            h_seconds_bucket{le="+Inf"} 2
+            h_seconds_sum 0.6
+            h_seconds_count 2
+
+            """
+        let parsed = try PrometheusTextParser(text)
+        #expect(parsed.value("a_total", ["x": "1", "y": "q\"uote"]) == 3)
+        #expect(parsed.value("h_seconds_count") == 2)
+    }
+
+    @Test(arguments: [
+        ("sample before TYPE", "a_total 1\n"),
+        ("duplicate series", "# TYPE a_total counter\na_total{x=\"1\"} 1\na_total{x=\"1\"} 2\n"),
+        ("negative counter", "# TYPE a_total counter\na_total -1\n"),
+        ("bad value", "# TYPE g gauge\ng one\n"),
+        ("bad label escape", "# TYPE g gauge\ng{x=\"\\q\"} 1\n"),
+        ("unterminated labels", "# TYPE g gauge\ng{x=\"1\" 1\n"),
+        ("second TYPE", "# TYPE g gauge\n# TYPE g gauge\ng 1\n"),
+        ("HELP after samples", "# TYPE g gauge\ng 1\n# HELP g late\n"),
+        ("interleaved families", "# TYPE g gauge\ng 1\n# TYPE h gauge\nh 1\ng{x=\"1\"} 2\n"),
+        ("empty line", "# TYPE g gauge\n\ng 1\n"),
+        ("no final newline", "# TYPE g gauge\ng 1"),
+        (
+            "non-cumulative buckets",
+            "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n"
+        ),
+        (
+            "+Inf differs from _count",
+            "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 2\n"
+        ),
+        ("histogram without +Inf", "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n"),
+        ("histogram without _sum", "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n"),
+    ])
+    func rejects(_ what: String, _ text: String) {
+        #expect(throws: PrometheusTextParser.ParseError.self, "\(what)") { try PrometheusTextParser(text) }
+    }
+}

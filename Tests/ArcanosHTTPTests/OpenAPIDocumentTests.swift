@@ -1,0 +1,135 @@
+import ArcanosCore
+import ArcanosHTTP
+import ArcanosTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@Suite(.timeLimit(.minutes(1))) struct OpenAPIDocumentTests {
+    func dependencies(_ harness: RouterHarness) -> HTTPDependencies {
+        HTTPDependencies(configuration: harness.configuration, askService: harness.askService, readiness: [])
+    }
+
+    func document(_ harness: RouterHarness) async throws -> [String: Any] {
+        try await buildApplication(self.dependencies(harness), logger: quietLogger).test(.router) { client in
+            let response = try await client.execute(uri: "/openapi.json", method: .get)
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+            return try #require(
+                try JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8)) as? [String: Any]
+            )
+        }
+    }
+
+    /// The routes the real router registered, as `METHOD /path/{param}`.
+    func registeredRoutes(_ harness: RouterHarness) -> Set<String> {
+        let router = buildRouter(self.dependencies(harness))
+        return Set(router.routes.map { "\($0.method.rawValue) \($0.path.description)" })
+    }
+
+    @Test func documentsExactlyTheRoutesTheRouterServes() async throws {
+        let harness = RouterHarness(provider: ScriptedLLMProvider())
+        let document = try await self.document(harness)
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var documented: Set<String> = []
+        for (path, item) in paths {
+            for method in item.keys { documented.insert("\(method.uppercased()) \(path)") }
+        }
+        let registered = self.registeredRoutes(harness)
+        #expect(documented == registered)
+        for route in [
+            "GET /health", "GET /ready", "POST /ask", "GET /ask", "GET /metrics", "GET /openapi.json", "GET /",
+        ] {
+            #expect(registered.contains(route), "\(route) is not registered")
+        }
+        // Every route has a real description, not the placeholder of an undocumented one.
+        for (path, item) in paths {
+            for (method, operation) in item {
+                let operation = try #require(operation as? [String: Any])
+                #expect(operation["x-undocumented"] == nil, "\(method.uppercased()) \(path) has no OpenAPI entry")
+            }
+        }
+    }
+
+    @Test func isImportableAsGPTActions() async throws {
+        let document = try await self.document(RouterHarness(provider: ScriptedLLMProvider()))
+        #expect(document["openapi"] as? String == "3.1.0")
+        let servers = try #require(document["servers"] as? [[String: Any]])
+        // The request's authority (the test client sends `localhost`), as an absolute URL.
+        #expect(servers.first?["url"] as? String == "http://localhost")
+        var operationIDs: Set<String> = []
+        for (_, item) in try #require(document["paths"] as? [String: [String: [String: Any]]]) {
+            for (_, operation) in item {
+                let id = try #require(operation["operationId"] as? String)
+                #expect(operationIDs.insert(id).inserted, "operationId \(id) is not unique")
+                let description = try #require(operation["description"] as? String)
+                #expect(!description.isEmpty && description.count <= 300)
+                #expect(operation["responses"] is [String: Any])
+            }
+        }
+        let components = try #require(document["components"] as? [String: Any])
+        let schemes = try #require(components["securitySchemes"] as? [String: [String: Any]])
+        #expect(schemes["bearerAuth"]?["scheme"] as? String == "bearer")
+        #expect(schemes["automationSecret"]?["name"] as? String == "x-arcanos-automation")
+    }
+
+    @Test func describesTheErrorTheDegradedAndTheConfirmationBodies() async throws {
+        let document = try await self.document(RouterHarness(provider: ScriptedLLMProvider()))
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
+        for name in ["Error", "DegradedAnswer", "ConfirmationRequired"] {
+            #expect(schemas[name] != nil, "\(name) is missing")
+        }
+        let ask = try #require((document["paths"] as? [String: [String: [String: Any]]])?["/ask"]?["post"])
+        let responses = try #require(ask["responses"] as? [String: [String: Any]])
+        let degraded = try #require(responses["503"]?["content"] as? [String: [String: [String: String]]])
+        #expect(degraded["application/json"]?["schema"]?["$ref"] == "#/components/schemas/DegradedAnswer")
+        #expect(responses["401"] != nil && responses["400"] != nil)
+        #expect(ask["security"] as? [[String: [String]]] == [["bearerAuth": []]])
+        let health = try #require((document["paths"] as? [String: [String: [String: Any]]])?["/health"]?["get"])
+        #expect((health["security"] as? [Any])?.isEmpty == true)
+    }
+
+    @Test func aCustomAutomationHeaderAndAPublicURLAreUsed() async throws {
+        let harness = RouterHarness(provider: nil) {
+            $0.confirmation.automationHeader = "x-ops-secret"
+            $0.observability.publicURL = "https://arcanos.example.com"
+        }
+        let document = try await self.document(harness)
+        #expect((document["servers"] as? [[String: Any]])?.first?["url"] as? String == "https://arcanos.example.com")
+        let schemes = (document["components"] as? [String: Any])?["securitySchemes"] as? [String: [String: Any]]
+        #expect(schemes?["automationSecret"]?["name"] as? String == "x-ops-secret")
+    }
+
+    @Test func theRealBodiesMatchTheirSchemas() async throws {
+        // The error body and the degraded body, produced by the real routes, carry every required member.
+        let harness = RouterHarness(provider: ScriptedLLMProvider(whenEmpty: .fail(LLMFailure(.serverError))))
+        let document = try await self.document(harness)
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
+        var shapes: [String: (required: [String], properties: Set<String>)] = [:]
+        for name in ["DegradedAnswer", "Error"] {
+            let required = try #require(schemas[name]?["required"] as? [String])
+            let properties = try #require(schemas[name]?["properties"] as? [String: Any])
+            shapes[name] = (required, Set(properties.keys))
+        }
+        let bodies = try await harness.makeApplication().test(.router) { client in
+            let degraded = try await client.execute(
+                uri: "/ask",
+                method: .post,
+                body: ByteBuffer(string: #"{"prompt":"x"}"#)
+            )
+            let error = try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: "{"))
+            return ["DegradedAnswer": String(buffer: degraded.body), "Error": String(buffer: error.body)]
+        }
+        for (schema, text) in bodies {
+            let body = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            let shape = try #require(shapes[schema])
+            for member in shape.required { #expect(body.keys.contains(member), "\(schema) body lacks \(member)") }
+            for member in body.keys {
+                #expect(shape.properties.contains(member), "\(schema) does not describe \(member)")
+            }
+        }
+    }
+}

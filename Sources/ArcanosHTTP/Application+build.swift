@@ -13,6 +13,8 @@ public struct HTTPDependencies: Sendable {
     public var confirmation: ConfirmationService
     /// The registry behind `GET /metrics`; components built for this server record into `metrics.metrics`.
     public var metrics: PrometheusExporter
+    /// The worker pool behind `POST /workers/run/:workerId` and `/jobs`; nil leaves those routes out.
+    public var workers: WorkerDispatcher? = nil
 
     /// - Parameter confirmation: nil builds one from `configuration.confirmation`.
     public init(
@@ -20,13 +22,15 @@ public struct HTTPDependencies: Sendable {
         askService: AskService,
         readiness: [any ReadinessReporting],
         confirmation: ConfirmationService? = nil,
-        metrics: PrometheusExporter = PrometheusExporter()
+        metrics: PrometheusExporter = PrometheusExporter(),
+        workers: WorkerDispatcher? = nil
     ) {
         self.configuration = configuration
         self.askService = askService
         self.readiness = readiness
         self.confirmation = confirmation ?? ConfirmationService(configuration: configuration.confirmation.gate)
         self.metrics = metrics
+        self.workers = workers
     }
 }
 
@@ -60,6 +64,12 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
                 )
             )
     )
+    if let workers = dependencies.workers {
+        WorkersController(dispatcher: workers).addRoutes(
+            to: authenticated.confirmationGated("workers", dependencies.confirmation)
+        )
+        JobsController(dispatcher: workers).addRoutes(to: authenticated.group("jobs"))
+    }
     addOperatorRoutes(to: router, configuration: configuration)
     return router
 }

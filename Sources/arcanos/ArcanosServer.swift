@@ -15,6 +15,8 @@ struct ArcanosServer {
     let confirmation: ConfirmationService
     /// The Prometheus registry of `GET /metrics`; every component records into `metrics.metrics`.
     let metrics: PrometheusExporter
+    /// The job store, the worker inventory, the supervised pool and the dispatcher the routes use (DESIGN §6).
+    let workers: WorkerPoolParts
     let services: [any Service]
 
     init(
@@ -60,20 +62,39 @@ struct ArcanosServer {
         )
         // One gate state for every gated route and the token route.
         self.confirmation = ConfirmationService(configuration: configuration.confirmation.gate)
+        self.workers = try WorkerPoolParts(
+            configuration: configuration,
+            client: client,
+            makeClient: { [metrics = self.metrics] workerModel in
+                ResilientLLMClient(
+                    provider: provider,
+                    configuration: .init(
+                        models: [workerModel] + (model.fallbackModel.map { [$0] } ?? []),
+                        callTimeout: model.timeout,
+                        retry: .init(maxAttempts: model.maxAttempts),
+                        breaker: .init(failureThreshold: model.breakerThreshold, openDuration: model.breakerCooldown)
+                    ),
+                    logger: logger,
+                    metrics: metrics.metrics
+                )
+            },
+            logger: logger
+        )
         let application = buildApplication(
             HTTPDependencies(
                 configuration: configuration,
                 askService: self.askService,
-                readiness: [DataDirectoryReadiness(path: configuration.server.dataDirectory)],
+                readiness: [DataDirectoryReadiness(path: configuration.server.dataDirectory)] + self.workers.readiness,
                 confirmation: self.confirmation,
-                metrics: self.metrics
+                metrics: self.metrics,
+                workers: self.workers.dispatcher
             ),
             logger: logger,
             onServerRunning: onServerRunning
         )
         // Listed in dependency order; the group shuts them down in reverse, so the HTTP client outlives
         // every request that may still use it.
-        self.services = [HTTPClientService(client: httpClient), application]
+        self.services = [HTTPClientService(client: httpClient), self.workers.supervisor, application]
     }
 
     static func bootstrapLogging(_ server: AppConfiguration.Server) -> Logger {

@@ -43,6 +43,44 @@ extension AppConfiguration {
         self.fallback.cacheTimeToLive =
             try values.milliseconds("FALLBACK_CACHE_TTL_MS", in: 0...86_400_000) ?? self.fallback.cacheTimeToLive
 
+        self.workers.directory = values.string("ARCANOS_WORKERS_DIR") ?? self.workers.directory
+        var pool = self.workers.pool
+        pool.enabled = try values.bool("RUN_WORKERS") ?? pool.enabled
+        pool.workerCount = try values.int("WORKER_COUNT", in: 1...64) ?? pool.workerCount
+        pool.model = values.string("WORKER_MODEL") ?? self.model.model
+        pool.taskTimeout = try values.milliseconds("WORKER_TASK_TIMEOUT_MS", in: 100...3_600_000) ?? pool.taskTimeout
+        pool.runTimeout = try values.milliseconds("WORKER_RUN_TIMEOUT_MS", in: 100...600_000) ?? pool.runTimeout
+        pool.heartbeatInterval =
+            try values.milliseconds("WORKER_HEARTBEAT_INTERVAL_MS", in: 50...60_000) ?? pool.heartbeatInterval
+        pool.heartbeatTimeout =
+            try values.milliseconds("WORKER_HEARTBEAT_TIMEOUT_MS", in: 100...600_000) ?? pool.heartbeatTimeout
+        pool.leaseDuration = try values.milliseconds("JOB_LEASE_MS", in: 1000...3_600_000) ?? pool.leaseDuration
+        pool.maxAttempts = try values.int("JOB_MAX_ATTEMPTS", in: 1...20) ?? pool.maxAttempts
+        pool.pollInterval = try values.milliseconds("JOB_POLL_INTERVAL_MS", in: 10...60_000) ?? pool.pollInterval
+        pool.retry.initialDelay =
+            try values.milliseconds("JOB_RETRY_BACKOFF_MS", in: 0...600_000) ?? pool.retry.initialDelay
+        pool.restart.restartThreshold =
+            try values.int("SAFETY_WORKER_RESTART_THRESHOLD", in: 1...10_000) ?? pool.restart.restartThreshold
+        pool.restart.restartWindow =
+            try values.milliseconds("SAFETY_WORKER_RESTART_WINDOW_MS", in: 1000...86_400_000)
+            ?? pool.restart.restartWindow
+        // A lease must outlive several heartbeats, and a worker must be able to beat before it counts as hung.
+        guard pool.heartbeatTimeout > pool.heartbeatInterval else {
+            throw ArcanosError.configuration(
+                variable: "WORKER_HEARTBEAT_TIMEOUT_MS",
+                accepts: "greater than WORKER_HEARTBEAT_INTERVAL_MS (\(pool.heartbeatInterval.milliseconds))",
+                got: "\(pool.heartbeatTimeout.milliseconds)"
+            )
+        }
+        guard pool.leaseDuration >= pool.heartbeatInterval * 2 else {
+            throw ArcanosError.configuration(
+                variable: "JOB_LEASE_MS",
+                accepts: "at least twice WORKER_HEARTBEAT_INTERVAL_MS (\(pool.heartbeatInterval.milliseconds * 2))",
+                got: "\(pool.leaseDuration.milliseconds)"
+            )
+        }
+        self.workers.pool = pool
+
         // Trusted ids are read as secrets: they must not show up in logs or responses.
         self.confirmation.trustedGPTIDs = values.list("TRUSTED_GPT_IDS", isSecret: true) ?? []
         self.confirmation.allowAllGPTs = try values.bool("ALLOW_ALL_GPTS") ?? false

@@ -75,6 +75,17 @@ public struct AppConfiguration: Sendable {
         public init() {}
     }
 
+    /// The worker inventory and the supervised core pool (DESIGN §6).
+    public struct Workers: Sendable {
+        /// Where worker module definitions live (`ARCANOS_WORKERS_DIR`).
+        public var directory = "./workers"
+        /// The pool: `RUN_WORKERS`, `WORKER_COUNT`, `WORKER_MODEL` (default: the AI model), leases, heartbeats,
+        /// deadlines and the restart-storm guard (`SAFETY_WORKER_RESTART_*`).
+        public var pool = WorkerPoolConfiguration()
+
+        public init() {}
+    }
+
     /// The confirmation gate of mutating control routes (docs/confirmation.md).
     public struct Confirmation: Sendable {
         /// GPT ids trusted on `x-gpt-id` (`TRUSTED_GPT_IDS`, comma separated; `*` lets everyone through).
@@ -126,6 +137,7 @@ public struct AppConfiguration: Sendable {
 
     public var server = Server()
     public var auth = Auth()
+    public var workers = Workers()
     public var model = Model()
     public var fallback = Fallback()
     public var confirmation = Confirmation()

@@ -1,0 +1,70 @@
+import ArcanosCore
+import ArcanosHTTP
+import ArcanosStore
+import Foundation
+import Logging
+
+/// The worker side of the server: the durable job store (`arcanos.sqlite` in `ARCANOS_DATA_DIR`), the
+/// inventory, the supervised pool and the dispatcher the routes use.
+struct WorkerPoolParts {
+    let store: SQLiteJobStore
+    let inventory: WorkerInventory
+    let supervisor: WorkerSupervisor<ContinuousClock>
+    let dispatcher: WorkerDispatcher
+
+    /// - Parameters:
+    ///   - client: the `/ask` model client; prompt tasks on its model share it (breaker included).
+    ///   - makeClient: a client over the same provider for another model.
+    init(
+        configuration: AppConfiguration,
+        client: ResilientLLMClient,
+        makeClient: @escaping @Sendable (String) -> ResilientLLMClient,
+        logger: Logger
+    ) throws {
+        // Opening migrates the schema before any service starts, so the pool never sees an old one.
+        self.store = try SQLiteJobStore(
+            path: URL(fileURLWithPath: configuration.server.dataDirectory)
+                .appendingPathComponent(SQLiteJobStore.fileName).path
+        )
+        let pool = configuration.workers.pool
+        self.inventory = WorkerInventory(directory: configuration.workers.directory)
+        let executor = ModuleTaskExecutor(
+            inventory: self.inventory,
+            clients: WorkerModelClients(primary: client, make: makeClient),
+            poolModel: pool.model,
+            poolTimeout: pool.taskTimeout,
+            poolMaxAttempts: pool.maxAttempts
+        )
+        let signals = JobQueueSignals()
+        var workerLogger = logger
+        workerLogger[metadataKey: "component"] = "workers"
+        self.supervisor = WorkerSupervisor(
+            configuration: pool,
+            store: self.store,
+            executor: executor,
+            signals: signals,
+            clock: ContinuousClock(),
+            logger: workerLogger
+        )
+        self.dispatcher = WorkerDispatcher(
+            configuration: pool,
+            inventory: self.inventory,
+            store: self.store,
+            executor: executor,
+            signals: signals,
+            pool: self.supervisor,
+            logger: workerLogger
+        )
+        let listing = self.inventory.list()
+        logger.info(
+            "worker inventory loaded",
+            metadata: [
+                "workers.directory": "\(configuration.workers.directory)", "workers.modules": "\(listing.totalWorkers)",
+                "workers.available": "\(listing.availableWorkers)",
+            ]
+        )
+    }
+
+    /// `/ready`: the job store answers and the pool has started (or is disabled on purpose).
+    var readiness: [any ReadinessReporting] { [self.store, WorkerPoolReadiness(pool: self.supervisor)] }
+}

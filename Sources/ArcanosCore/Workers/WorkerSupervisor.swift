@@ -532,7 +532,13 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                     state.machine.workerSucceeded(slot: index)
                     if wasApplied { state.runtime.recordSuccess(result: result) }
                 }
-                if wasApplied { self.signals.jobFinished(id: lease.jobID) }
+                if wasApplied {
+                    self.signals.jobFinished(id: lease.jobID)
+                    self.logger.debug(
+                        "job succeeded",
+                        metadata: ["job.id": "\(lease.jobID)", "job.attempt": "\(lease.attempt)", "worker.id": "\(workerID)"]
+                    )
+                }
                 self.onEvent?(
                     .jobFinished(workerID: workerID, jobID: lease.jobID, outcome: wasApplied ? .succeeded : .fenced)
                 )

@@ -38,9 +38,11 @@ public struct HTTPDependencies: Sendable {
 public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestContext> {
     let configuration = dependencies.configuration
     let router = Router(context: AppRequestContext.self)
+    let routeTable = RouteTable()
     router.addMiddleware {
         RequestObservationMiddleware(metrics: dependencies.metrics.metrics)
         ErrorMiddleware()
+        MethodNotAllowedMiddleware(routes: routeTable)
         BodyLimitMiddleware(limit: configuration.server.maximumBodyBytes)
     }
 
@@ -71,6 +73,7 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
         JobsController(dispatcher: workers).addRoutes(to: authenticated.group("jobs"))
     }
     addOperatorRoutes(to: router, configuration: configuration)
+    routeTable.set(router.routes.map { (method: $0.method.rawValue, path: $0.path.description) })
     return router
 }
 

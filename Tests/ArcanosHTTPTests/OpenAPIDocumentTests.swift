@@ -92,6 +92,21 @@ import Testing
         #expect((health["security"] as? [Any])?.isEmpty == true)
     }
 
+    @Test func anUndeclaredMethodOnAKnownPathIs405WithAllow() async throws {
+        let harness = RouterHarness(provider: ScriptedLLMProvider())
+        try await buildApplication(self.dependencies(harness), logger: quietLogger).test(.router) { client in
+            let trace = try await client.execute(uri: "/ask", method: .init("TRACE")!)
+            #expect(trace.status == .methodNotAllowed)
+            #expect(trace.headers[.allow] == "GET, POST")
+            #expect(String(buffer: trace.body).contains(#""error":"method_not_allowed""#))
+            let delete = try await client.execute(uri: "/health", method: .delete)
+            #expect(delete.status == .methodNotAllowed)
+            #expect(delete.headers[.allow] == "GET")
+            let unknown = try await client.execute(uri: "/nowhere", method: .delete)
+            #expect(unknown.status == .notFound)
+        }
+    }
+
     @Test func aCustomAutomationHeaderAndAPublicURLAreUsed() async throws {
         let harness = RouterHarness(provider: nil) {
             $0.confirmation.automationHeader = "x-ops-secret"

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Checks the HTTP contract against a live server: validates GET /openapi.json with openapi-spec-validator,
+# then runs schemathesis over every documented operation. Both tools come from pip, in a virtual environment
+# under .build. The server is the `arcanos` binary already built (ARCANOS_BIN, default the debug build), with
+# a fake model from `arcanos mock-llm`; both are stopped at the end.
+#
+# Schemathesis checks run (see README "API contract"): not_a_server_error, status_code_conformance,
+# content_type_conformance, response_headers_conformance, response_schema_conformance, ignored_auth,
+# missing_required_header, unsupported_method. Left out: negative_data_rejection and positive_data_acceptance
+# (the schema cannot express every rule the server enforces, e.g. "not only whitespace"),
+# use_after_free / ensure_resource_availability / object_level_authorization (no deletable resources and one
+# operator principal).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${ARCANOS_BIN:-.build/debug/arcanos}
+VENV=${ARCANOS_CI_VENV:-.build/ci-venv}
+PORT=${ARCANOS_CHECK_PORT:-18080}
+MOCK_PORT=${ARCANOS_CHECK_MOCK_PORT:-19090}
+KEY=ci-operator-key
+WORK=$(mktemp -d)
+# A private copy: a build running meanwhile may relink the original.
+cp "$BIN" "$WORK/arcanos"
+BIN="$WORK/arcanos"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+if [[ ! -x "$VENV/bin/st" || ! -x "$VENV/bin/openapi-spec-validator" ]]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check openapi-spec-validator schemathesis
+fi
+
+"$BIN" mock-llm --port "$MOCK_PORT" --mode ok >"$WORK/mock.log" 2>&1 &
+pids+=($!)
+mkdir -p "$WORK/data"
+env ARCANOS_API_KEYS="$KEY" OPENAI_API_KEY=test OPENAI_BASE_URL="http://127.0.0.1:$MOCK_PORT/v1" \
+    OPENAI_TIMEOUT_MS=2000 AI_MODEL=mock-model SELF_TEST_INTERVAL_MS=0 ARCANOS_LOG_FORMAT=json \
+    ARCANOS_DATA_DIR="$WORK/data" ARCANOS_HEAL_RATE_LIMIT_MAX=10000 \
+    "$BIN" serve --port "$PORT" >"$WORK/server.log" 2>&1 &
+pids+=($!)
+
+base="http://127.0.0.1:$PORT"
+for _ in $(seq 1 100); do
+    curl -sf "$base/health" >/dev/null 2>&1 && break
+    sleep 0.2
+done
+curl -sf "$base/health" >/dev/null || { echo "server did not start"; cat "$WORK/server.log"; exit 1; }
+
+echo "== openapi-spec-validator"
+curl -sf "$base/openapi.json" -o "$WORK/openapi.json"
+"$VENV/bin/openapi-spec-validator" "$WORK/openapi.json"
+
+echo "== schemathesis"
+status=0
+"$VENV/bin/st" run "$base/openapi.json" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,ignored_auth,missing_required_header,unsupported_method \
+    --header "Authorization: Bearer $KEY" \
+    --max-examples "${ARCANOS_CHECK_EXAMPLES:-40}" --seed 7 --workers 1 --request-timeout 20 \
+    --phases examples,coverage,fuzzing \
+    --suppress-health-check all --warnings off \
+    --report junit --report-dir "${ARCANOS_CHECK_REPORTS:-.build/api-check}" || status=$?
+
+echo "== arcanos status / heal against the live server"
+cli_status=0
+set +e
+"$BIN" status --url "$base" --api-key "$KEY" --json >"$WORK/status.json"
+status_exit=$?
+severity=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["autoHeal"]["status"])' "$WORK/status.json")
+case "$severity" in ok|warning) expected=0 ;; critical) expected=2 ;; *) expected=3 ;; esac
+echo "status --json: severity $severity, exit $status_exit (expected $expected)"
+((status_exit == expected)) || cli_status=1
+"$BIN" status --url "$base" --api-key "$KEY" >"$WORK/status.txt"; table_exit=$?
+grep -q '^SEVERITY' "$WORK/status.txt" && ((table_exit == expected)) || { echo "status table: exit $table_exit"; cli_status=1; }
+head -n 3 "$WORK/status.txt"
+"$BIN" status --url "$base" >/dev/null 2>&1; anon_exit=$?
+echo "status without the key: exit $anon_exit (expected 0 or 2: the status is public)"
+"$BIN" status --url "http://127.0.0.1:9" >/dev/null 2>&1; down_exit=$?
+echo "status of a server that is down: exit $down_exit (expected 3)"
+((down_exit == 3)) || cli_status=1
+"$BIN" heal --url "$base" --api-key "$KEY" </dev/null >"$WORK/heal.txt" 2>&1; heal_exit=$?
+echo "heal without confirmation: exit $heal_exit (expected 4)"
+((heal_exit == 4)) || cli_status=1
+"$BIN" heal --plan --yes --url "$base" --api-key "$KEY" >"$WORK/plan.txt" 2>&1; plan_exit=$?
+echo "heal --plan --yes: exit $plan_exit (expected 0 or 2)"
+((plan_exit == 0 || plan_exit == 2)) && grep -q 'plan only' "$WORK/plan.txt" || { cat "$WORK/plan.txt"; cli_status=1; }
+"$BIN" heal --plan --yes --url "$base" --api-key wrong-key >/dev/null 2>&1; bad_key_exit=$?
+echo "heal with a wrong key: exit $bad_key_exit (expected 3)"
+((bad_key_exit == 3)) || cli_status=1
+set -e
+((cli_status == 0)) || status=1
+
+if ((status != 0)); then
+    echo "== server log (last 40 lines)"
+    tail -n 40 "$WORK/server.log"
+fi
+if grep -q '"level":"error"' "$WORK/server.log"; then
+    echo "== server logged errors:"; grep '"level":"error"' "$WORK/server.log" | head -20
+fi
+exit "$status"

@@ -47,7 +47,8 @@ public final class SQLiteHealAuditLog: AuditLog {
 
     @discardableResult
     public func append(_ record: HealAuditRecord) async throws -> HealAuditRecord {
-        var record = record
+        // Persisted records go through the one redactor (secrets, tokens, prompt text past 120 characters).
+        var record = (try? Redactor.standard.redact(record)) ?? record
         record.sequence = nil
         let json = String(decoding: try Self.encoder.encode(record), as: UTF8.self)
         let stored = record

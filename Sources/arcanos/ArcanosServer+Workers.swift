@@ -19,7 +19,8 @@ struct WorkerPoolParts {
         configuration: AppConfiguration,
         client: ResilientLLMClient,
         makeClient: @escaping @Sendable (String) -> ResilientLLMClient,
-        logger: Logger
+        logger: Logger,
+        metrics: ArcanosMetrics = .disabled
     ) throws {
         // Opening migrates the schema before any service starts, so the pool never sees an old one.
         self.store = try SQLiteJobStore(
@@ -44,7 +45,8 @@ struct WorkerPoolParts {
             executor: executor,
             signals: signals,
             clock: ContinuousClock(),
-            logger: workerLogger
+            logger: workerLogger,
+            onEvent: { metrics.record($0) }
         )
         self.dispatcher = WorkerDispatcher(
             configuration: pool,
@@ -63,6 +65,26 @@ struct WorkerPoolParts {
                 "workers.available": "\(listing.availableWorkers)",
             ]
         )
+    }
+
+    /// What `/metrics` reads at each scrape: pool size, the supervisor's restart, hang and storm counts, and
+    /// the queue.
+    var metricsSampler: PrometheusExporter.Sampler {
+        { [supervisor, store] in
+            let now = Date()
+            let (runtime, status) = supervisor.status(now: now)
+            var sample = ArcanosMetrics.Sample()
+            sample.activeWorkers = runtime.activeListeners
+            sample.workerRestarts = status.restarts
+            sample.workerHangs = status.hangs
+            sample.workerRestartStorms = status.storms
+            if let stats = try? await store.stats(now: now) {
+                sample.queueDepth = stats.depth
+                sample.queueOldestAgeSeconds = stats.oldestQueuedAgeSeconds
+                sample.queueInFlight = stats.inFlight
+            }
+            return sample
+        }
     }
 
     /// `/ready`: the job store answers and the pool has started (or is disabled on purpose).

@@ -78,8 +78,10 @@ struct ArcanosServer {
                     metrics: metrics.metrics
                 )
             },
-            logger: logger
+            logger: logger,
+            metrics: self.metrics.metrics
         )
+        self.metrics.addSampler(self.workers.metricsSampler)
         let application = buildApplication(
             HTTPDependencies(
                 configuration: configuration,
@@ -104,13 +106,14 @@ struct ArcanosServer {
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = level
-                return handler
+                // Every line goes through the one redactor: keys, secrets, bearer tokens, long prompts.
+                return RedactingLogHandler(handler)
             }
         case .json:
             LoggingSystem.bootstrap { label in
                 var handler = JSONLogHandler(label: label)
                 handler.logLevel = level
-                return handler
+                return RedactingLogHandler(handler)
             }
         }
         return Logger(label: "arcanos")

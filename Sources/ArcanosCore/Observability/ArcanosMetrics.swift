@@ -41,6 +41,8 @@ public struct ArcanosMetrics: Sendable {
         public static let selfTestRuns = "arcanos_self_test_runs_total"
         public static let selfTestLastRun = "arcanos_self_test_last_run_timestamp_seconds"
         public static let selfTestLastSuccess = "arcanos_self_test_last_success"
+        public static let queueInFlight = "arcanos_queue_in_flight"
+        public static let watchdogEscalations = "arcanos_watchdog_escalations_total"
     }
 
     public static let catalog: [Descriptor] = [
@@ -120,6 +122,18 @@ public struct ArcanosMetrics: Sendable {
             name: Name.queueOldestAge,
             kind: .gauge,
             help: "Age of the oldest waiting job (0 when the queue is empty).",
+            labels: []
+        ),
+        .init(
+            name: Name.queueInFlight,
+            kind: .gauge,
+            help: "Jobs running under a current lease.",
+            labels: []
+        ),
+        .init(
+            name: Name.watchdogEscalations,
+            kind: .counter,
+            help: "Times the heal watchdog stopped healing and escalated to a person.",
             labels: []
         ),
         .init(
@@ -224,9 +238,17 @@ public struct ArcanosMetrics: Sendable {
     public func recordWorkerHang() { self.counter(Name.workerHangs, []).increment() }
     public func recordWorkerRestartStorm() { self.counter(Name.workerRestartStorms, []).increment() }
 
-    /// `outcome`: `succeeded`, `failed`, `retried` or another value from a closed set.
+    /// `outcome`: a `WorkerPoolEvent.JobOutcome` (`succeeded`, `retrying`, `failed`, `released`, `fenced`).
     public func recordJob(outcome: String) {
         self.counter(Name.jobs, [("outcome", outcome)]).increment()
+    }
+
+    /// The pool's events that metrics count: finished job attempts by outcome. Restarts, hangs and storms
+    /// come from the supervisor's own counts at scrape time (`Sample`), so they are never counted twice.
+    public func record(_ event: WorkerPoolEvent) {
+        if case .jobFinished(_, _, let outcome) = event {
+            self.recordJob(outcome: outcome.rawValue)
+        }
     }
 
     // MARK: Heals and self-test
@@ -249,6 +271,7 @@ public struct ArcanosMetrics: Sendable {
         public var activeWorkers: Int?
         public var queueDepth: Int?
         public var queueOldestAgeSeconds: Double?
+        public var queueInFlight: Int?
         /// Cumulative counts kept by the supervisor; the counters advance by the difference since the last sample.
         public var workerRestarts: Int?
         public var workerHangs: Int?
@@ -269,6 +292,9 @@ public struct ArcanosMetrics: Sendable {
         if let depth = sample.queueDepth {
             self.gauge(Name.queueDepth, []).record(Double(depth))
             self.gauge(Name.queueOldestAge, []).record(sample.queueOldestAgeSeconds ?? 0)
+        }
+        if let inFlight = sample.queueInFlight {
+            self.gauge(Name.queueInFlight, []).record(Double(inFlight))
         }
         if let total = sample.workerRestarts { self.advance(Name.workerRestarts, [], to: total) }
         if let total = sample.workerHangs { self.advance(Name.workerHangs, [], to: total) }

@@ -13,8 +13,13 @@ public struct AppRequestContext: RequestContext {
     /// How the confirmation gate approved this request; set by `ConfirmationGateMiddleware` on gated routes.
     public var confirmation: ConfirmationContext?
 
+    /// The peer of the connection (nil in router tests); `GET /workers/status?view=detail` trusts loopback
+    /// peers when no operator keys are configured.
+    public var remoteAddress: SocketAddress?
+
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
     }
 
     // The real limit is enforced earlier by `BodyLimitMiddleware`, from configuration.

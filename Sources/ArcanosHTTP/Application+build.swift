@@ -15,6 +15,8 @@ public struct HTTPDependencies: Sendable {
     public var metrics: PrometheusExporter
     /// The worker pool behind `POST /workers/run/:workerId` and `/jobs`; nil leaves those routes out.
     public var workers: WorkerDispatcher? = nil
+    /// `GET /workers/status`, `POST /workers/heal` and `GET /workers/heals`; nil leaves them out.
+    public var autoHeal: AutoHealRoutes? = nil
 
     /// - Parameter confirmation: nil builds one from `configuration.confirmation`.
     public init(
@@ -66,6 +68,13 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
                 )
             )
     )
+    if let autoHeal = dependencies.autoHeal {
+        AutoHealController(routes: autoHeal, policy: configuration.auth.policy).addRoutes(
+            public: router,
+            authenticated: authenticated,
+            gated: authenticated.confirmationGated("workers", dependencies.confirmation)
+        )
+    }
     if let workers = dependencies.workers {
         WorkersController(dispatcher: workers).addRoutes(
             to: authenticated.confirmationGated("workers", dependencies.confirmation)

@@ -28,7 +28,10 @@ public enum AuditLogContract {
         }
 
         let first = try await log.list(limit: 3, before: nil)
-        try check(first.heals.map(\.id) == appended.reversed().prefix(3).map(\.id), "the first page is the newest three")
+        try check(
+            first.heals.map(\.id) == appended.reversed().prefix(3).map(\.id),
+            "the first page is the newest three"
+        )
         try check(first.heals.first == appended.last, "a record comes back exactly as stored")
         try check(first.nextBefore == first.heals.last?.sequence, "nextBefore continues after the last shown")
 

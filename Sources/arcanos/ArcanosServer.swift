@@ -1,6 +1,7 @@
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosLLM
+import ArcanosStore
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -17,6 +18,12 @@ struct ArcanosServer {
     let metrics: PrometheusExporter
     /// The job store, the worker inventory, the supervised pool and the dispatcher the routes use (DESIGN §6).
     let workers: WorkerPoolParts
+    /// `systemState.json`, merged under one actor.
+    let state: SystemStateManager
+    /// The one heal path: `POST /workers/heal` and the watchdog heal through it (same audit, same rate limit).
+    let heal: HealService
+    /// What `GET /workers/status` reports and the heuristic reads.
+    let workerStatus: WorkerStatusService
     let services: [any Service]
 
     init(
@@ -82,21 +89,82 @@ struct ArcanosServer {
             metrics: self.metrics.metrics
         )
         self.metrics.addSampler(self.workers.metricsSampler)
-        let application = buildApplication(
-            HTTPDependencies(
-                configuration: configuration,
-                askService: self.askService,
-                readiness: [DataDirectoryReadiness(path: configuration.server.dataDirectory)] + self.workers.readiness,
-                confirmation: self.confirmation,
-                metrics: self.metrics,
-                workers: self.workers.dispatcher
+        // The one writer of systemState.json.
+        self.state = Self.makeStateManager(dataDirectory: configuration.server.dataDirectory, logger: logger)
+        // Auto-heal (docs/auto-heal.md). The audit lives in arcanos.sqlite beside the jobs, on its own
+        // connection pool: SQLite in WAL mode serves both, and the table's migrations are named apart.
+        let healAudit = try SQLiteHealAuditLog(
+            path: URL(fileURLWithPath: configuration.server.dataDirectory)
+                .appendingPathComponent(SQLiteJobStore.fileName).path
+        )
+        self.workerStatus = WorkerStatusService(
+            configuration: .init(
+                workersDirectory: configuration.workers.directory,
+                systemModel: model.model,
+                environment: configuration.server.environment,
+                heuristic: .init(queueAgeWarning: configuration.heal.queueAgeWarning)
             ),
+            inventory: self.workers.inventory,
+            pool: self.workers.supervisor,
+            jobStore: self.workers.store,
+            askService: self.askService,
+            state: self.state
+        )
+        self.heal = HealService(
+            configuration: .init(
+                rateLimit: .init(maximum: configuration.heal.rateLimitMax, window: configuration.heal.rateLimitWindow),
+                verificationTimeout: configuration.heal.verificationTimeout
+            ),
+            status: self.workerStatus,
+            planner: RecoveryPlanner(
+                client: client,
+                configuration: .init(
+                    aiEnabled: configuration.heal.aiPlanner,
+                    aiDeadline: configuration.heal.aiTimeout,
+                    heuristic: .init(queueAgeWarning: configuration.heal.queueAgeWarning)
+                ),
+                logger: logger
+            ),
+            pool: self.workers.supervisor,
+            state: self.state,
+            audit: healAudit,
+            logger: logger
+        )
+        var dependencies = HTTPDependencies(
+            configuration: configuration,
+            askService: self.askService,
+            readiness: [DataDirectoryReadiness(path: configuration.server.dataDirectory)] + self.workers.readiness,
+            confirmation: self.confirmation,
+            metrics: self.metrics,
+            workers: self.workers.dispatcher
+        )
+        dependencies.autoHeal = AutoHealRoutes(status: self.workerStatus, heal: self.heal, audit: healAudit)
+        let application = buildApplication(
+            dependencies,
             logger: logger,
             onServerRunning: onServerRunning
         )
         // Listed in dependency order; the group shuts them down in reverse, so the HTTP client outlives
         // every request that may still use it.
-        self.services = [HTTPClientService(client: httpClient), self.workers.supervisor, application]
+        self.services = [
+            HTTPClientService(client: httpClient),
+            self.workers.supervisor,
+            // First of the rest, so a corrupt systemState.json is moved aside before requests arrive.
+            SystemStateLoadService(state: self.state, logger: logger),
+            application,
+        ]
+    }
+
+    /// The version written into `systemState.json`.
+    static let stateVersion = "0.1.0"
+
+    /// `systemState.json` in `dataDirectory`; the server and `arcanos selftest` write it the same way.
+    static func makeStateManager(dataDirectory: String, logger: Logger) -> SystemStateManager {
+        SystemStateManager(
+            storage: SystemStateFile(directory: dataDirectory),
+            version: Self.stateVersion,
+            logger: logger
+        )
     }
 
     static func bootstrapLogging(_ server: AppConfiguration.Server) -> Logger {
@@ -117,6 +185,22 @@ struct ArcanosServer {
             }
         }
         return Logger(label: "arcanos")
+    }
+}
+
+/// Loads `systemState.json` at start-up (quarantining a corrupt file), then idles until shutdown.
+struct SystemStateLoadService: Service {
+    let state: SystemStateManager
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await self.state.load()
+        } catch {
+            // The server still serves; the next write retries and reports again.
+            self.logger.error("systemState.json could not be loaded", metadata: ["error": "\(error)"])
+        }
+        try? await gracefulShutdown()
     }
 }
 

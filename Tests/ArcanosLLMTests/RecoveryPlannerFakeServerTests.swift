@@ -76,14 +76,22 @@ import Testing
     }
 
     @Test func aHangingServerGivesTheHeuristicWithinThePlannerDeadline() async throws {
-        let (result, elapsed, _) = try await self.plan(mode: .hang, deadline: .milliseconds(300), callTimeout: .seconds(30))
+        let (result, elapsed, _) = try await self.plan(
+            mode: .hang,
+            deadline: .milliseconds(300),
+            callTimeout: .seconds(30)
+        )
         #expect(result.ai == .timeout)
         #expect(result.plan.source == .heuristic)
         #expect(elapsed < .seconds(2))
     }
 
     @Test func aHangingServerGivesTheHeuristicWithinTheModelTimeout() async throws {
-        let (result, elapsed, _) = try await self.plan(mode: .hang, deadline: .seconds(30), callTimeout: .milliseconds(300))
+        let (result, elapsed, _) = try await self.plan(
+            mode: .hang,
+            deadline: .seconds(30),
+            callTimeout: .milliseconds(300)
+        )
         #expect(result.ai == .timeout)
         #expect(result.plan.source == .heuristic)
         #expect(elapsed < .seconds(2))

@@ -7,7 +7,8 @@ import Logging
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct SystemStateFileTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("arcanos-state-\(UUID().uuidString)").path
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("arcanos-state-\(UUID().uuidString)")
+        .path
 
     func makeManager() -> SystemStateManager {
         SystemStateManager(
@@ -101,7 +102,9 @@ import Testing
     }
 
     @Test func passesTheAuditLogContractInAFileBesideTheJobStore() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("arcanos-audit-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "arcanos-audit-\(UUID().uuidString)"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/arcanos.sqlite"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -127,37 +127,8 @@ public struct HealAuditRecord: Sendable, Hashable, Codable {
     }
 }
 
-/// What a pool restart reported: the seed's `startWorkers` summary.
-public struct HealRestart: Sendable, Hashable, Codable {
-    public var started: Bool
-    public var alreadyRunning: Bool
-    public var runWorkers: Bool
-    public var workerCount: Int
-    public var workerIds: [String]
-    public var model: String
-    public var startedAt: Date?
-    public var message: String
-
-    public init(
-        started: Bool,
-        alreadyRunning: Bool,
-        runWorkers: Bool,
-        workerCount: Int,
-        workerIds: [String],
-        model: String,
-        startedAt: Date?,
-        message: String
-    ) {
-        self.started = started
-        self.alreadyRunning = alreadyRunning
-        self.runWorkers = runWorkers
-        self.workerCount = workerCount
-        self.workerIds = workerIds
-        self.model = model
-        self.startedAt = startedAt
-        self.message = message
-    }
-}
+/// What a pool restart reported: the seed's `startWorkers` summary, as the supervisor returns it.
+public typealias HealRestart = StartWorkersSummary
 
 /// The pool after a heal: verified when every configured worker is active again.
 public struct HealVerification: Sendable, Hashable, Codable {

@@ -118,10 +118,18 @@ public struct AutoHealHeuristic: Sendable, Hashable {
                         : "the worker pool is not started"
                 )
             } else if !signals.deadWorkers.isEmpty {
-                add(.deadWorkers, .critical, "\(signals.deadWorkers.count) of \(signals.configuredWorkers) workers are not running")
+                add(
+                    .deadWorkers,
+                    .critical,
+                    "\(signals.deadWorkers.count) of \(signals.configuredWorkers) workers are not running"
+                )
             }
             if !signals.hungWorkers.isEmpty {
-                add(.hungWorkers, .critical, "\(signals.hungWorkers.count) worker(s) hung: \(Self.list(signals.hungWorkers))")
+                add(
+                    .hungWorkers,
+                    .critical,
+                    "\(signals.hungWorkers.count) worker(s) hung: \(Self.list(signals.hungWorkers))"
+                )
             }
         }
         if !signals.failingModules.isEmpty {
@@ -161,11 +169,17 @@ public struct AutoHealHeuristic: Sendable, Hashable {
     ) -> [String] {
         var steps: [String] = []
         if codes.contains(.stormGuard) {
-            steps.append("Do not restart again yet: read the worker errors in the logs (worker.id, error) to find the crash cause.")
-            steps.append("Fix the cause, then heal with {\"mode\":\"execute\",\"force\":true} to reset the storm guard.")
+            steps.append(
+                "Do not restart again yet: read the worker errors in the logs (worker.id, error) to find the cause."
+            )
+            steps.append(
+                "Fix the cause, then heal with {\"mode\":\"execute\",\"force\":true} to reset the storm guard."
+            )
         }
         if action == .restartWorkers {
-            steps.append("Restart the worker pool: POST /workers/heal with {\"mode\":\"execute\"} and x-confirmed: yes.")
+            steps.append(
+                "Restart the worker pool: POST /workers/heal with {\"mode\":\"execute\"} and x-confirmed: yes."
+            )
         }
         for module in signals.failingModules.prefix(3) {
             steps.append("Fix or remove the worker module \"\(module.id)\": \(module.reason)")

@@ -111,7 +111,10 @@ public struct RecoveryPlanner: Sendable {
             )
             return Result(plan: plan, assessment: assessment, ai: .used, aiDetail: nil)
         case .failure(let problem):
-            self.logger.warning("recovery plan from the model rejected", metadata: ["heal.ai_problem": "\(problem.reason)"])
+            self.logger.warning(
+                "recovery plan from the model rejected",
+                metadata: ["heal.ai_problem": "\(problem.reason)"]
+            )
             return heuristicResult(.invalid, problem.reason)
         }
     }
@@ -206,7 +209,9 @@ public struct RecoveryPlanner: Sendable {
             !message.isEmpty, message.count <= AutoHealHeuristic.maximumMessageLength
         else { return fail("message is empty, not a string or too long") }
         guard case .array(let rawSteps) = object["steps"] else { return fail("steps is not an array") }
-        guard (1...AutoHealHeuristic.maximumSteps).contains(rawSteps.count) else { return fail("1 to 10 steps required") }
+        guard (1...AutoHealHeuristic.maximumSteps).contains(rawSteps.count) else {
+            return fail("1 to 10 steps required")
+        }
         var steps: [String] = []
         for raw in rawSteps {
             guard let step = raw.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !step.isEmpty,

@@ -112,7 +112,11 @@ public actor SystemStateManager {
         return result
     }
 
-    static func setting(_ value: JSONValue, at path: ArraySlice<String>, in object: [String: JSONValue]) -> [String: JSONValue] {
+    static func setting(
+        _ value: JSONValue,
+        at path: ArraySlice<String>,
+        in object: [String: JSONValue]
+    ) -> [String: JSONValue] {
         var object = object
         guard let key = path.first else { return object }
         if path.count == 1 {

@@ -43,6 +43,16 @@ extension AppConfiguration {
         self.fallback.cacheTimeToLive =
             try values.milliseconds("FALLBACK_CACHE_TTL_MS", in: 0...86_400_000) ?? self.fallback.cacheTimeToLive
 
+        self.heal.rateLimitMax = try values.int("ARCANOS_HEAL_RATE_LIMIT_MAX", in: 1...10_000) ?? self.heal.rateLimitMax
+        self.heal.rateLimitWindow =
+            try values.milliseconds("ARCANOS_HEAL_RATE_LIMIT_WINDOW_MS", in: 1000...86_400_000) ?? self.heal.rateLimitWindow
+        self.heal.aiPlanner = try values.bool("ARCANOS_HEAL_AI") ?? self.heal.aiPlanner
+        self.heal.aiTimeout = try values.milliseconds("ARCANOS_HEAL_AI_TIMEOUT_MS", in: 100...120_000) ?? self.heal.aiTimeout
+        self.heal.queueAgeWarning =
+            try values.milliseconds("ARCANOS_HEAL_QUEUE_AGE_WARNING_MS", in: 1000...86_400_000) ?? self.heal.queueAgeWarning
+        self.heal.verificationTimeout =
+            try values.milliseconds("ARCANOS_HEAL_VERIFY_TIMEOUT_MS", in: 0...60_000) ?? self.heal.verificationTimeout
+
         self.workers.directory = values.string("ARCANOS_WORKERS_DIR") ?? self.workers.directory
         var pool = self.workers.pool
         pool.enabled = try values.bool("RUN_WORKERS") ?? pool.enabled

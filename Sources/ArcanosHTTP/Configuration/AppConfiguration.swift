@@ -135,11 +135,30 @@ public struct AppConfiguration: Sendable {
         public init() {}
     }
 
+    /// Recovery plans and `POST /workers/heal` (DESIGN §5, docs/auto-heal.md).
+    public struct Heal: Sendable {
+        /// Heal requests one caller may make per window (`ARCANOS_HEAL_RATE_LIMIT_MAX`).
+        public var rateLimitMax = 5
+        /// The rate-limit window (`ARCANOS_HEAL_RATE_LIMIT_WINDOW_MS`).
+        public var rateLimitWindow: Duration = .milliseconds(60_000)
+        /// Ask the model to refine plans that are not ok (`ARCANOS_HEAL_AI`).
+        public var aiPlanner = true
+        /// How long a plan waits for the model before using the heuristic (`ARCANOS_HEAL_AI_TIMEOUT_MS`).
+        public var aiTimeout: Duration = .milliseconds(8_000)
+        /// A queue whose oldest task waited longer is a warning (`ARCANOS_HEAL_QUEUE_AGE_WARNING_MS`).
+        public var queueAgeWarning: Duration = .milliseconds(60_000)
+        /// How long a heal waits for every worker to be active again (`ARCANOS_HEAL_VERIFY_TIMEOUT_MS`).
+        public var verificationTimeout: Duration = .milliseconds(2_000)
+
+        public init() {}
+    }
+
     public var server = Server()
     public var auth = Auth()
     public var workers = Workers()
     public var model = Model()
     public var fallback = Fallback()
+    public var heal = Heal()
     public var confirmation = Confirmation()
     public var observability = Observability()
 

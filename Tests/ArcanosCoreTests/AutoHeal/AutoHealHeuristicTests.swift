@@ -31,32 +31,52 @@ import Testing
         Row(
             name: "a broken module definition",
             change: { $0.failingModules = [.init(id: "broken", reason: "invalid JSON")] },
-            severity: .critical, action: .escalate, findings: [.failingModules]
+            severity: .critical,
+            action: .escalate,
+            findings: [.failingModules]
         ),
         Row(
             name: "a dead worker",
-            change: { $0.activeWorkers = 3; $0.deadWorkers = ["arcanos-worker-2"] },
-            severity: .critical, action: .restartWorkers, findings: [.deadWorkers]
+            change: {
+                $0.activeWorkers = 3; $0.deadWorkers = ["arcanos-worker-2"]
+            },
+            severity: .critical,
+            action: .restartWorkers,
+            findings: [.deadWorkers]
         ),
         Row(
             name: "a hung worker",
             change: { $0.hungWorkers = ["arcanos-worker-1"] },
-            severity: .critical, action: .restartWorkers, findings: [.hungWorkers]
+            severity: .critical,
+            action: .restartWorkers,
+            findings: [.hungWorkers]
         ),
         Row(
             name: "pool not started",
-            change: { $0.poolStarted = false; $0.activeWorkers = 0 },
-            severity: .critical, action: .restartWorkers, findings: [.poolDown]
+            change: {
+                $0.poolStarted = false; $0.activeWorkers = 0
+            },
+            severity: .critical,
+            action: .restartWorkers,
+            findings: [.poolDown]
         ),
         Row(
             name: "pool started with no active worker",
-            change: { $0.activeWorkers = 0; $0.deadWorkers = (1...4).map { "arcanos-worker-\($0)" } },
-            severity: .critical, action: .restartWorkers, findings: [.poolDown]
+            change: {
+                $0.activeWorkers = 0; $0.deadWorkers = (1...4).map { "arcanos-worker-\($0)" }
+            },
+            severity: .critical,
+            action: .restartWorkers,
+            findings: [.poolDown]
         ),
         Row(
             name: "storm guard tripped: escalate, never restart into a storm",
-            change: { $0.stormGuardTripped = true; $0.activeWorkers = 0 },
-            severity: .critical, action: .escalate, findings: [.stormGuard, .poolDown]
+            change: {
+                $0.stormGuardTripped = true; $0.activeWorkers = 0
+            },
+            severity: .critical,
+            action: .escalate,
+            findings: [.stormGuard, .poolDown]
         ),
         Row(
             name: "broken module and dead worker: the restart fixes what it can",
@@ -65,92 +85,152 @@ import Testing
                 $0.activeWorkers = 3
                 $0.deadWorkers = ["arcanos-worker-4"]
             },
-            severity: .critical, action: .restartWorkers, findings: [.failingModules, .deadWorkers]
+            severity: .critical,
+            action: .restartWorkers,
+            findings: [.failingModules, .deadWorkers]
         ),
         Row(
             name: "pool disabled on purpose is not down",
-            change: { $0.poolEnabled = false; $0.poolStarted = false; $0.activeWorkers = 0 },
-            severity: .ok, action: .monitor, findings: []
+            change: {
+                $0.poolEnabled = false; $0.poolStarted = false; $0.activeWorkers = 0
+            },
+            severity: .ok,
+            action: .monitor,
+            findings: []
         ),
         Row(
             name: "pool disabled hides a storm guard and hung workers",
-            change: { $0.poolEnabled = false; $0.stormGuardTripped = true; $0.hungWorkers = ["w"] },
-            severity: .ok, action: .monitor, findings: []
+            change: {
+                $0.poolEnabled = false; $0.stormGuardTripped = true; $0.hungWorkers = ["w"]
+            },
+            severity: .ok,
+            action: .monitor,
+            findings: []
         ),
         Row(
             name: "primary breaker open with a usable fallback",
             change: { $0.openBreakers = ["gpt-4o"] },
-            severity: .warning, action: .fallbackModel, findings: [.breakerOpen]
+            severity: .warning,
+            action: .fallbackModel,
+            findings: [.breakerOpen]
         ),
         Row(
             name: "every breaker open",
-            change: { $0.openBreakers = ["gpt-4o", "gpt-4o-mini"]; $0.degradedSince = Date() },
-            severity: .warning, action: .escalate, findings: [.breakerOpen, .degradedAnswers]
+            change: {
+                $0.openBreakers = ["gpt-4o", "gpt-4o-mini"]; $0.degradedSince = Date()
+            },
+            severity: .warning,
+            action: .escalate,
+            findings: [.breakerOpen, .degradedAnswers]
         ),
         Row(
             name: "breaker open without a fallback model",
-            change: { $0.models = ["gpt-4o"]; $0.openBreakers = ["gpt-4o"] },
-            severity: .warning, action: .escalate, findings: [.breakerOpen]
+            change: {
+                $0.models = ["gpt-4o"]; $0.openBreakers = ["gpt-4o"]
+            },
+            severity: .warning,
+            action: .escalate,
+            findings: [.breakerOpen]
         ),
         Row(
             name: "degraded answers with a fallback model",
-            change: { $0.degradedSince = Date(); $0.degradedAnswers = 3 },
-            severity: .warning, action: .fallbackModel, findings: [.degradedAnswers]
+            change: {
+                $0.degradedSince = Date(); $0.degradedAnswers = 3
+            },
+            severity: .warning,
+            action: .fallbackModel,
+            findings: [.degradedAnswers]
         ),
         Row(
             name: "degraded answers without a fallback model",
-            change: { $0.models = ["gpt-4o"]; $0.degradedSince = Date() },
-            severity: .warning, action: .monitor, findings: [.degradedAnswers]
+            change: {
+                $0.models = ["gpt-4o"]; $0.degradedSince = Date()
+            },
+            severity: .warning,
+            action: .monitor,
+            findings: [.degradedAnswers]
         ),
         Row(
             name: "no model configured",
-            change: { $0.modelConfigured = false; $0.degradedSince = Date() },
-            severity: .warning, action: .escalate, findings: [.modelNotConfigured]
+            change: {
+                $0.modelConfigured = false; $0.degradedSince = Date()
+            },
+            severity: .warning,
+            action: .escalate,
+            findings: [.modelNotConfigured]
         ),
         Row(
             name: "self-test failed",
             change: { $0.selfTestFailed = true },
-            severity: .warning, action: .monitor, findings: [.selfTestFailed]
+            severity: .warning,
+            action: .monitor,
+            findings: [.selfTestFailed]
         ),
         Row(
             name: "self-test stale",
             change: { $0.selfTestStale = true },
-            severity: .warning, action: .monitor, findings: [.selfTestStale]
+            severity: .warning,
+            action: .monitor,
+            findings: [.selfTestStale]
         ),
         Row(
             name: "no self-test reported is not a warning",
-            change: { $0.selfTestFailed = nil; $0.selfTestStale = nil },
-            severity: .ok, action: .monitor, findings: []
+            change: {
+                $0.selfTestFailed = nil; $0.selfTestStale = nil
+            },
+            severity: .ok,
+            action: .monitor,
+            findings: []
         ),
         Row(
             name: "error rate rising",
             change: { $0.errorRateRising = true },
-            severity: .warning, action: .monitor, findings: [.errorRateRising]
+            severity: .warning,
+            action: .monitor,
+            findings: [.errorRateRising]
         ),
         Row(
             name: "queue oldest task over a minute",
-            change: { $0.queueDepth = 40; $0.queueOldestAgeSeconds = 61 },
-            severity: .warning, action: .restartWorkers, findings: [.queueBacklog]
+            change: {
+                $0.queueDepth = 40; $0.queueOldestAgeSeconds = 61
+            },
+            severity: .warning,
+            action: .restartWorkers,
+            findings: [.queueBacklog]
         ),
         Row(
             name: "queue oldest task under a minute",
-            change: { $0.queueDepth = 40; $0.queueOldestAgeSeconds = 59 },
-            severity: .ok, action: .monitor, findings: []
+            change: {
+                $0.queueDepth = 40; $0.queueOldestAgeSeconds = 59
+            },
+            severity: .ok,
+            action: .monitor,
+            findings: []
         ),
         Row(
             name: "queue aging while the pool is disabled is reported, not restarted",
-            change: { $0.poolEnabled = false; $0.queueOldestAgeSeconds = 300 },
-            severity: .warning, action: .monitor, findings: [.queueBacklog]
+            change: {
+                $0.poolEnabled = false; $0.queueOldestAgeSeconds = 300
+            },
+            severity: .warning,
+            action: .monitor,
+            findings: [.queueBacklog]
         ),
         Row(
             name: "critical wins over warnings",
-            change: { $0.hungWorkers = ["arcanos-worker-3"]; $0.openBreakers = ["gpt-4o"]; $0.selfTestFailed = true },
-            severity: .critical, action: .restartWorkers, findings: [.hungWorkers, .breakerOpen, .selfTestFailed]
+            change: {
+                $0.hungWorkers = ["arcanos-worker-3"]; $0.openBreakers = ["gpt-4o"]; $0.selfTestFailed = true
+            },
+            severity: .critical,
+            action: .restartWorkers,
+            findings: [.hungWorkers, .breakerOpen, .selfTestFailed]
         ),
         Row(
             name: "a last error alone is not an incident",
             change: { $0.lastError = "timeout: model call exceeded its deadline" },
-            severity: .ok, action: .monitor, findings: []
+            severity: .ok,
+            action: .monitor,
+            findings: []
         ),
     ]
 

@@ -22,20 +22,75 @@ import Testing
     static let decisions: [DecisionRow] = [
         .init(name: "human, empty body: plan only", body: "", trusted: false, expected: .plan(.executeNotRequested)),
         .init(name: "human, {}: plan only", body: "{}", trusted: false, expected: .plan(.executeNotRequested)),
-        .init(name: "human, execute:true", body: #"{"execute":true}"#, trusted: false, expected: .execute(autoExecuted: false)),
-        .init(name: "human, mode execute", body: #"{"mode":"execute"}"#, trusted: false, expected: .execute(autoExecuted: false)),
-        .init(name: "human, execute:false", body: #"{"execute":false}"#, trusted: false, expected: .plan(.planRequested)),
+        .init(
+            name: "human, execute:true",
+            body: #"{"execute":true}"#,
+            trusted: false,
+            expected: .execute(autoExecuted: false)
+        ),
+        .init(
+            name: "human, mode execute",
+            body: #"{"mode":"execute"}"#,
+            trusted: false,
+            expected: .execute(autoExecuted: false)
+        ),
+        .init(
+            name: "human, execute:false",
+            body: #"{"execute":false}"#,
+            trusted: false,
+            expected: .plan(.planRequested)
+        ),
         .init(name: "human, mode plan", body: #"{"mode":"plan"}"#, trusted: false, expected: .plan(.planRequested)),
         .init(name: "trusted id auto-executes", body: "", trusted: true, expected: .execute(autoExecuted: true)),
         .init(name: "trusted, {}", body: "{}", trusted: true, expected: .execute(autoExecuted: true)),
-        .init(name: "trusted with mode plan", body: #"{"mode":"plan"}"#, trusted: true, expected: .plan(.planRequested)),
-        .init(name: "trusted with execute:false", body: #"{"execute":false}"#, trusted: true, expected: .plan(.planRequested)),
-        .init(name: "trusted asking to execute", body: #"{"execute":true}"#, trusted: true, expected: .execute(autoExecuted: false)),
-        .init(name: "trusted, force only", body: #"{"force":true}"#, trusted: true, expected: .execute(autoExecuted: true)),
-        .init(name: "human, force only", body: #"{"force":true}"#, trusted: false, expected: .plan(.executeNotRequested)),
-        .init(name: "mode execute with execute:true", body: #"{"mode":"execute","execute":true}"#, trusted: false, expected: .execute(autoExecuted: false)),
-        .init(name: "mode plan with execute:false", body: #"{"mode":"plan","execute":false}"#, trusted: true, expected: .plan(.planRequested)),
-        .init(name: "null values are absent", body: #"{"execute":null,"mode":null,"force":null}"#, trusted: false, expected: .plan(.executeNotRequested)),
+        .init(
+            name: "trusted with mode plan",
+            body: #"{"mode":"plan"}"#,
+            trusted: true,
+            expected: .plan(.planRequested)
+        ),
+        .init(
+            name: "trusted with execute:false",
+            body: #"{"execute":false}"#,
+            trusted: true,
+            expected: .plan(.planRequested)
+        ),
+        .init(
+            name: "trusted asking to execute",
+            body: #"{"execute":true}"#,
+            trusted: true,
+            expected: .execute(autoExecuted: false)
+        ),
+        .init(
+            name: "trusted, force only",
+            body: #"{"force":true}"#,
+            trusted: true,
+            expected: .execute(autoExecuted: true)
+        ),
+        .init(
+            name: "human, force only",
+            body: #"{"force":true}"#,
+            trusted: false,
+            expected: .plan(.executeNotRequested)
+        ),
+        .init(
+            name: "mode execute with execute:true",
+            body: #"{"mode":"execute","execute":true}"#,
+            trusted: false,
+            expected: .execute(autoExecuted: false)
+        ),
+        .init(
+            name: "mode plan with execute:false",
+            body: #"{"mode":"plan","execute":false}"#,
+            trusted: true,
+            expected: .plan(.planRequested)
+        ),
+        .init(
+            name: "null values are absent",
+            body: #"{"execute":null,"mode":null,"force":null}"#,
+            trusted: false,
+            expected: .plan(.executeNotRequested)
+        ),
     ]
 
     @Test(arguments: Self.decisions)
@@ -111,6 +166,8 @@ import Testing
         let human = ConfirmationContext(status: .confirmed, gptID: "gpt-x")
         #expect(HealDecision.decide(HealRequest(), confirmation: trusted) == .execute(autoExecuted: true))
         #expect(HealDecision.decide(HealRequest(), confirmation: human) == .plan(.executeNotRequested))
-        #expect(HealConfirmation(human) == HealConfirmation(status: "confirmed", gptId: "gpt-x", trustedAutomation: false))
+        #expect(
+            HealConfirmation(human) == HealConfirmation(status: "confirmed", gptId: "gpt-x", trustedAutomation: false)
+        )
     }
 }

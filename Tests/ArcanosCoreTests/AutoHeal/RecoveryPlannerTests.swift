@@ -11,7 +11,12 @@ import Testing
         deadWorkers: ["arcanos-worker-2"],
         models: ["primary", "backup"]
     )
-    static let warning = HealthSignals(configuredWorkers: 4, activeWorkers: 4, models: ["primary", "backup"], selfTestFailed: true)
+    static let warning = HealthSignals(
+        configuredWorkers: 4,
+        activeWorkers: 4,
+        models: ["primary", "backup"],
+        selfTestFailed: true
+    )
     static let healthy = HealthSignals(configuredWorkers: 4, activeWorkers: 4, models: ["primary", "backup"])
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
@@ -32,7 +37,11 @@ import Testing
             ),
             logger: logger
         )
-        return RecoveryPlanner(client: client, configuration: .init(aiEnabled: aiEnabled, aiDeadline: deadline), logger: logger)
+        return RecoveryPlanner(
+            client: client,
+            configuration: .init(aiEnabled: aiEnabled, aiDeadline: deadline),
+            logger: logger
+        )
     }
 
     static func planJSON(
@@ -75,13 +84,16 @@ import Testing
         #expect(name == RecoveryPlanner.schemaName)
         #expect(strict)
         #expect(schema["additionalProperties"] == false)
-        guard case .object(let properties)? = schema["properties"], case .array(let required)? = schema["required"] else {
+        guard case .object(let properties)? = schema["properties"], case .array(let required)? = schema["required"]
+        else {
             Issue.record("schema has no properties or required")
             return
         }
         #expect(Set(required.compactMap(\.stringValue)) == Set(properties.keys))
         #expect(properties["fallbackModel"]?["type"] == ["string", "null"])
-        #expect(properties["recommendedAction"]?["enum"] == ["monitor", "restart-workers", "fallback-model", "escalate"])
+        #expect(
+            properties["recommendedAction"]?["enum"] == ["monitor", "restart-workers", "fallback-model", "escalate"]
+        )
     }
 
     @Test func twoPlansNeverShareAnIdEvenWhenTheModelRepeatsItself() async {
@@ -104,7 +116,9 @@ import Testing
 
     @Test func doesNotAskTheModelWhenDisabledOrNotConfigured() async {
         let provider = ScriptedLLMProvider([.answer(Self.planJSON())])
-        #expect(await self.makePlanner(provider, aiEnabled: false).plan(for: Self.critical, now: self.now).ai == .disabled)
+        #expect(
+            await self.makePlanner(provider, aiEnabled: false).plan(for: Self.critical, now: self.now).ai == .disabled
+        )
         #expect(await self.makePlanner(nil).plan(for: Self.critical, now: self.now).ai == .notConfigured)
         #expect(provider.requests.isEmpty)
     }
@@ -132,7 +146,10 @@ import Testing
     @Test func aHangingModelYieldsTheHeuristicPlanAtTheDeadline() async {
         let provider = ScriptedLLMProvider([.hang])
         let start = ContinuousClock.now
-        let result = await self.makePlanner(provider, deadline: .milliseconds(200)).plan(for: Self.critical, now: self.now)
+        let result = await self.makePlanner(provider, deadline: .milliseconds(200)).plan(
+            for: Self.critical,
+            now: self.now
+        )
         let elapsed = start.duration(to: .now)
         #expect(result.ai == .timeout)
         #expect(result.plan.source == .heuristic)
@@ -154,12 +171,18 @@ import Testing
         .init(name: "severity outside the enum", content: planJSON(severity: "catastrophic")),
         .init(name: "eleven steps", content: planJSON(steps: .array((1...11).map { .string("step \($0)") }))),
         .init(name: "no steps", content: planJSON(steps: [])),
-        .init(name: "a step of 301 characters", content: planJSON(steps: [.string(String(repeating: "a", count: 301))])),
+        .init(
+            name: "a step of 301 characters",
+            content: planJSON(steps: [.string(String(repeating: "a", count: 301))])
+        ),
         .init(name: "an empty step", content: planJSON(steps: ["  "])),
         .init(name: "a step that is a number", content: planJSON(steps: [1])),
         .init(name: "steps as a string", content: planJSON(steps: "restart")),
         .init(name: "an empty message", content: planJSON(message: "")),
-        .init(name: "a message of 501 characters", content: planJSON(message: .string(String(repeating: "m", count: 501)))),
+        .init(
+            name: "a message of 501 characters",
+            content: planJSON(message: .string(String(repeating: "m", count: 501)))
+        ),
         .init(name: "an unknown fallback model", content: planJSON(fallbackModel: "gpt-9-ultra")),
         .init(name: "fallbackModel as a number", content: planJSON(fallbackModel: 4)),
         .init(name: "an extra property", content: planJSON(extra: ["shell": "rm -rf /"])),

@@ -38,7 +38,8 @@ import Testing
 
     @Test func mergeKeepsUnknownKeysAndStampsLastSync() async throws {
         let storage = InMemorySystemStateStorage(
-            contents: #"{"status":"running","version":"0.9","custom":{"a":1},"workers":{"note":"keep me"},"lastSync":"old"}"#
+            contents:
+                #"{"status":"running","version":"0.9","custom":{"a":1},"workers":{"note":"keep me"},"lastSync":"old"}"#
         )
         let manager = self.makeManager(storage)
         try await manager.merge(["workers": ["count": 4], "custom": ["b": 2]])
@@ -51,7 +52,8 @@ import Testing
 
     @Test func setReplacesOneValueAndKeepsItsSiblings() async throws {
         let storage = InMemorySystemStateStorage(
-            contents: #"{"workers":{"note":"keep","lastHeal":{"planId":"old","fallbackModel":"x"}},"selfTest":{"status":"pass"}}"#
+            contents: #"{"workers":{"note":"keep","lastHeal":{"planId":"old","fallbackModel":"x"}},"#
+                + #""selfTest":{"status":"pass"}}"#
         )
         let manager = self.makeManager(storage)
         try await manager.set(["planId": "new", "verified": true], at: ["workers", "lastHeal"])

@@ -1,0 +1,316 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The one path every heal takes, from `POST /workers/heal` or the watchdog: rate limit, plan, decide,
+/// execute through the supervisor (single-flight), verify, persist `workers.lastHeal`, audit.
+public final class HealService: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        /// `ARCANOS_HEAL_RATE_LIMIT_MAX` per `ARCANOS_HEAL_RATE_LIMIT_WINDOW_MS`, per caller.
+        public var rateLimit: HealRateLimiter<ContinuousClock.Instant>.Configuration
+        /// How long verification waits for every configured worker to be active again after a restart.
+        public var verificationTimeout: Duration
+
+        public init(
+            rateLimit: HealRateLimiter<ContinuousClock.Instant>.Configuration = .init(),
+            verificationTimeout: Duration = .seconds(2)
+        ) {
+            self.rateLimit = rateLimit
+            self.verificationTimeout = verificationTimeout
+        }
+    }
+
+    /// What ran for one heal request.
+    public struct Execution: Sendable, Hashable, Encodable {
+        public var restart: StartWorkersSummary
+        /// Executed because the caller is a trusted automation, not because it asked.
+        public var autoExecuted: Bool
+        public var confirmation: HealConfirmation
+        public var verified: Bool
+        public var verification: HealVerification
+        /// True when this request joined a restart another request had started.
+        public var shared: Bool
+    }
+
+    /// The decision and what became of it: why `execution` is present or not.
+    public struct DecisionReport: Sendable, Hashable, Encodable {
+        public var execute: Bool
+        public var autoExecuted: Bool
+        public var reason: String
+        public var outcome: HealAuditRecord.Outcome
+        public var detail: String?
+    }
+
+    /// The body of `POST /workers/heal`: `{timestamp, plan, autoHeal, decision, execution?, runtime, auditId}`.
+    public struct Response: Sendable, Encodable {
+        public var timestamp: Date
+        public var plan: RecoveryPlan
+        public var autoHeal: AutoHealSummary
+        public var decision: DecisionReport
+        /// Present only when a restart ran.
+        public var execution: Execution?
+        /// `arcanosWorkers.runtime` after the heal (public projection).
+        public var runtime: WorkerStatusPayload.Runtime?
+        /// The audit record of this request; nil when it could not be written.
+        public var auditId: String?
+    }
+
+    /// The outcome of one pool restart, shared by every request that joined it.
+    struct RestartOutcome: Sendable {
+        var summary: StartWorkersSummary
+        var verification: HealVerification
+    }
+
+    public let configuration: Configuration
+    private let status: WorkerStatusService
+    private let planner: RecoveryPlanner
+    private let pool: (any WorkerPoolControlling)?
+    private let state: SystemStateManager?
+    private let audit: any AuditLog
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+    private let limiter: Mutex<HealRateLimiter<ContinuousClock.Instant>>
+    private let inFlight = Mutex<Task<RestartOutcome, Never>?>(nil)
+    private let observer: (@Sendable (Event) -> Void)?
+
+    /// Moments of a heal, for tests and metrics.
+    public enum Event: Sendable, Hashable {
+        /// A request started a restart.
+        case restartStarted
+        /// A request joined the restart already running.
+        case restartJoined
+        case restartFinished(verified: Bool)
+    }
+
+    public init(
+        configuration: Configuration = .init(),
+        status: WorkerStatusService,
+        planner: RecoveryPlanner,
+        pool: (any WorkerPoolControlling)?,
+        state: SystemStateManager?,
+        audit: any AuditLog,
+        logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() },
+        observer: (@Sendable (Event) -> Void)? = nil
+    ) {
+        self.configuration = configuration
+        self.status = status
+        self.planner = planner
+        self.pool = pool
+        self.state = state
+        self.audit = audit
+        self.logger = logger
+        self.now = now
+        self.limiter = Mutex(HealRateLimiter(configuration: configuration.rateLimit))
+        self.observer = observer
+    }
+
+    /// Counts a heal request against `principal`'s limit; throws 429 `rate_limited` with `Retry-After` past it.
+    public func checkRateLimit(principal: String, now: ContinuousClock.Instant = .now) throws {
+        let decision = self.limiter.withLock { $0.acquire(caller: principal, now: now) }
+        if case .reject(let retryAfter) = decision {
+            self.logger.notice("heal rate limited", metadata: ["heal.principal": "\(principal)"])
+            throw ArcanosError(
+                .rateLimited,
+                "Too many heal requests; retry after \(ArcanosError.wholeSeconds(retryAfter)) s",
+                retryAfter: retryAfter
+            )
+        }
+    }
+
+    /// A plan for the system as it is now, without deciding or executing anything (the watchdog's `plan` mode).
+    public func plan() async -> (plan: RecoveryPlanner.Result, snapshot: WorkerStatusSnapshot) {
+        let snapshot = await self.status.snapshot(now: self.now())
+        return (await self.planner.plan(for: snapshot.signals, now: self.now()), snapshot)
+    }
+
+    /// Handles one heal request end to end. Throws only `rate_limited`; every other problem is reported in
+    /// the response and the audit.
+    public func heal(_ request: HealRequest, caller: HealAuditRecord.Caller) async throws -> Response {
+        try self.checkRateLimit(principal: caller.principal)
+        let requestedAt = self.now()
+        let (planned, snapshot) = await self.plan()
+        let decision = HealDecision.decide(request, confirmation: caller.confirmation)
+        var report = DecisionReport(
+            execute: decision.executes,
+            autoExecuted: false,
+            reason: HealAuditRecord.Decision(decision).reason,
+            outcome: .planned
+        )
+        if case .execute(let autoExecuted) = decision { report.autoExecuted = autoExecuted }
+
+        var execution: Execution?
+        var restartSummary: StartWorkersSummary?
+        var verification: HealVerification?
+        if decision.executes {
+            if let refusal = self.refusal(snapshot: snapshot, force: request.force) {
+                report.outcome = .refused
+                report.detail = refusal
+                self.logger.warning("heal refused", metadata: ["heal.reason": "\(refusal)"])
+            } else if let pool = self.pool {
+                let (outcome, shared) = await self.restart(
+                    pool: pool,
+                    plan: planned.plan,
+                    confirmation: caller.confirmation,
+                    force: request.force
+                )
+                report.outcome = shared ? .joined : .executed
+                restartSummary = outcome.summary
+                verification = outcome.verification
+                execution = Execution(
+                    restart: outcome.summary,
+                    autoExecuted: report.autoExecuted,
+                    confirmation: caller.confirmation,
+                    verified: outcome.verification.verified,
+                    verification: outcome.verification,
+                    shared: shared
+                )
+            }
+        }
+
+        let completedAt = self.now()
+        let record = HealAuditRecord(
+            requestedAt: requestedAt,
+            completedAt: completedAt,
+            caller: caller,
+            request: request,
+            plan: planned.plan,
+            ai: planned.ai,
+            decision: .init(decision),
+            outcome: report.outcome,
+            outcomeDetail: report.detail ?? (verification?.verified == false ? "verification failed" : nil),
+            restart: restartSummary,
+            verification: verification
+        )
+        var auditId: String?
+        do {
+            auditId = try await self.audit.append(record).id
+        } catch {
+            // The heal happened; losing its audit line is logged loudly rather than failing the response.
+            self.logger.error(
+                "heal audit append failed",
+                metadata: ["error": "\(error)", "heal.plan_id": "\(planned.plan.planId)"]
+            )
+        }
+        self.logger.info(
+            "heal request handled",
+            metadata: [
+                "heal.plan_id": "\(planned.plan.planId)", "heal.severity": "\(planned.plan.severity.rawValue)",
+                "heal.source": "\(planned.plan.source.rawValue)", "heal.outcome": "\(report.outcome.rawValue)",
+                "heal.principal": "\(caller.principal)", "confirmation.status": "\(caller.confirmation.status)",
+            ]
+        )
+        let runtime: WorkerStatusPayload.Runtime? =
+            if execution != nil, let pool = self.pool {
+                WorkerStatusPayload.Runtime(pool.status(now: completedAt).runtime, view: .public)
+            } else {
+                snapshot.runtimePayload(view: .public)
+            }
+        return Response(
+            timestamp: completedAt,
+            plan: planned.plan,
+            autoHeal: snapshot.autoHeal,
+            decision: report,
+            execution: execution,
+            runtime: runtime,
+            auditId: auditId
+        )
+    }
+
+    /// Why an execution decided on must not run, or nil.
+    private func refusal(snapshot: WorkerStatusSnapshot, force: Bool) -> String? {
+        guard self.pool != nil, let runtime = snapshot.runtime else { return "no worker pool is configured" }
+        // A heal never overrides RUN_WORKERS=false.
+        guard runtime.enabled else { return "the worker pool is disabled (RUN_WORKERS=false)" }
+        if snapshot.supervisor?.stormGuardTripped == true && !force {
+            return "the restart-storm guard tripped; fix the crash cause, then send force: true to restart anyway"
+        }
+        return nil
+    }
+
+    /// Restarts the pool, or joins the restart already running. The first request's plan and confirmation
+    /// go into `workers.lastHeal`; every request gets the same summary and verification.
+    private func restart(
+        pool: any WorkerPoolControlling,
+        plan: RecoveryPlan,
+        confirmation: HealConfirmation,
+        force: Bool
+    ) async -> (RestartOutcome, shared: Bool) {
+        let (task, shared) = self.inFlight.withLock { inFlight -> (Task<RestartOutcome, Never>, Bool) in
+            if let running = inFlight { return (running, true) }
+            let task = Task {
+                await self.performRestart(pool: pool, plan: plan, confirmation: confirmation, force: force)
+            }
+            inFlight = task
+            return (task, false)
+        }
+        self.observer?(shared ? .restartJoined : .restartStarted)
+        return (await task.value, shared)
+    }
+
+    private func performRestart(
+        pool: any WorkerPoolControlling,
+        plan: RecoveryPlan,
+        confirmation: HealConfirmation,
+        force: Bool
+    ) async -> RestartOutcome {
+        let startedAt = self.now()
+        // Only `force` clears a tripped storm guard; without it a tripped guard was refused before this point.
+        let summary = await pool.restart(resetStormGuard: force)
+        let verification = await self.verify(pool: pool)
+        // Cleared before persisting: a heal that arrives from here on starts a fresh restart.
+        self.inFlight.withLock { $0 = nil }
+        self.logger.notice(
+            "worker pool restarted by heal",
+            metadata: [
+                "heal.plan_id": "\(plan.planId)", "heal.verified": "\(verification.verified)",
+                "workers.active": "\(verification.activeWorkers)",
+                "workers.configured": "\(verification.configuredWorkers)",
+            ]
+        )
+        if let state = self.state {
+            let lastHeal: JSONValue = [
+                "executedAt": .string(SystemStateManager.timestamp(startedAt)),
+                "planId": .string(plan.planId),
+                "severity": .string(plan.severity.rawValue),
+                "recommendedAction": .string(plan.recommendedAction.rawValue),
+                "source": .string(plan.source.rawValue),
+                "confirmation": [
+                    "status": .string(confirmation.status),
+                    "gptId": confirmation.gptId.map(JSONValue.string) ?? .null,
+                    "trustedAutomation": .bool(confirmation.trustedAutomation),
+                ],
+                "verified": .bool(verification.verified),
+            ]
+            do {
+                try await state.set(lastHeal, at: ["workers", "lastHeal"])
+            } catch {
+                self.logger.error("could not persist workers.lastHeal", metadata: ["error": "\(error)"])
+            }
+        }
+        self.observer?(.restartFinished(verified: verification.verified))
+        return RestartOutcome(summary: summary, verification: verification)
+    }
+
+    /// Active workers == configured, waiting up to `verificationTimeout` for replacements to register.
+    private func verify(pool: any WorkerPoolControlling) async -> HealVerification {
+        let deadline = ContinuousClock.now + self.configuration.verificationTimeout
+        while true {
+            let runtime = pool.status(now: self.now()).runtime
+            let verification = HealVerification(
+                activeWorkers: runtime.activeListeners,
+                configuredWorkers: runtime.configuredCount,
+                checkedAt: self.now()
+            )
+            if verification.verified || ContinuousClock.now >= deadline { return verification }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
+extension ArcanosError {
+    /// Whole seconds, rounded up, at least 1: what a `Retry-After` header or message says.
+    public static func wholeSeconds(_ duration: Duration) -> Int64 {
+        max(1, Int64(duration.seconds.rounded(.up)))
+    }
+}

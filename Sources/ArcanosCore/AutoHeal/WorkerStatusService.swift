@@ -1,0 +1,388 @@
+import Foundation
+
+/// Gathers everything `GET /workers/status` shows and the auto-heal heuristic reads: the inventory, the pool's
+/// telemetry, the queue, the model client, degraded-mode counters, the self-test and the last heal. Reading
+/// status parses definition files and copies counters; it never runs worker code.
+public final class WorkerStatusService: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        /// `ARCANOS_WORKERS_DIR`, as configured.
+        public var workersDirectory: String
+        /// `system.model`: the primary model.
+        public var systemModel: String
+        /// `ARCANOS_ENV`.
+        public var environment: String
+        public var heuristic: AutoHealHeuristic.Configuration
+
+        public init(
+            workersDirectory: String,
+            systemModel: String,
+            environment: String,
+            heuristic: AutoHealHeuristic.Configuration = .init()
+        ) {
+            self.workersDirectory = workersDirectory
+            self.systemModel = systemModel
+            self.environment = environment
+            self.heuristic = heuristic
+        }
+    }
+
+    /// The self-test's part of the status, read through a closure so that this service does not depend on
+    /// how the self-test is run.
+    public struct SelfTestStatus: Sendable, Hashable {
+        /// The `selfTest` block (no prompts, no results).
+        public var report: JSONValue?
+        public var failed: Bool?
+        public var stale: Bool?
+
+        public init(report: JSONValue?, failed: Bool?, stale: Bool?) {
+            self.report = report
+            self.failed = failed
+            self.stale = stale
+        }
+    }
+
+    public let configuration: Configuration
+    private let inventory: WorkerInventory?
+    private let pool: (any WorkerPoolControlling)?
+    private let jobStore: (any JobStore)?
+    private let askService: AskService?
+    private let selfTest: (@Sendable (Date) async -> SelfTestStatus)?
+    private let state: SystemStateManager?
+
+    public init(
+        configuration: Configuration,
+        inventory: WorkerInventory?,
+        pool: (any WorkerPoolControlling)?,
+        jobStore: (any JobStore)?,
+        askService: AskService?,
+        selfTest: (@Sendable (Date) async -> SelfTestStatus)? = nil,
+        state: SystemStateManager?
+    ) {
+        self.configuration = configuration
+        self.inventory = inventory
+        self.pool = pool
+        self.jobStore = jobStore
+        self.askService = askService
+        self.selfTest = selfTest
+        self.state = state
+    }
+
+    public var heuristic: AutoHealHeuristic { AutoHealHeuristic(configuration: self.configuration.heuristic) }
+
+    /// Everything read at `now`, before any projection.
+    public func snapshot(now: Date) async -> WorkerStatusSnapshot {
+        let listing = self.inventory?.list()
+        let pool = self.pool?.status(now: now)
+        var queue: JobQueueStats?
+        var queueError: String?
+        if let jobStore = self.jobStore {
+            do {
+                queue = try await jobStore.stats(now: now)
+            } catch {
+                queueError = "the job store could not be read"
+            }
+        }
+        let provider = self.askService?.client.report()
+        let fallbacks = self.askService?.fallbackStats()
+        let selfTest = await self.selfTest?(now)
+        let lastHeal = await self.state?.snapshot()["workers"]?["lastHeal"]
+
+        var signals = HealthSignals(
+            failingModules: (listing?.failing ?? []).map {
+                .init(id: $0.id, reason: ErrorSummary.redact($0.error ?? "invalid definition"))
+            },
+            poolEnabled: pool?.runtime.enabled ?? false,
+            poolStarted: pool?.runtime.started ?? false,
+            configuredWorkers: pool?.runtime.configuredCount ?? 0,
+            activeWorkers: pool?.runtime.activeListeners ?? 0,
+            deadWorkers: pool?.supervisor.deadWorkers ?? [],
+            hungWorkers: pool?.supervisor.hungWorkers ?? [],
+            stormGuardTripped: pool?.supervisor.stormGuardTripped ?? false,
+            modelConfigured: provider?.configured ?? false,
+            models: provider?.models.map(\.model) ?? [],
+            openBreakers: provider?.models.filter { $0.breaker == .open }.map(\.model) ?? [],
+            degradedSince: fallbacks?.degradedSince,
+            degradedAnswers: fallbacks?.total ?? 0,
+            selfTestFailed: selfTest?.failed,
+            selfTestStale: selfTest?.stale,
+            errorRateRising: nil,
+            queueDepth: queue?.depth,
+            queueOldestAgeSeconds: queue?.oldestQueuedAgeSeconds,
+            lastError: pool?.runtime.lastError.map { ErrorSummary.redact($0) }
+        )
+        if listing?.problem != nil, signals.failingModules.isEmpty {
+            // A missing or unreadable directory is not a failing module: there is simply no inventory.
+            signals.failingModules = []
+        }
+        let assessment = self.heuristic.assess(signals)
+        return WorkerStatusSnapshot(
+            timestamp: now,
+            configuration: self.configuration,
+            listing: listing,
+            runtime: pool?.runtime,
+            supervisor: pool?.supervisor,
+            queue: queue,
+            queueError: queueError,
+            provider: provider,
+            fallbacks: fallbacks,
+            selfTest: selfTest?.report,
+            lastHeal: lastHeal,
+            signals: signals,
+            assessment: assessment
+        )
+    }
+}
+
+/// Everything the status service read at one instant. `payload(view:)` renders it.
+public struct WorkerStatusSnapshot: Sendable {
+    public var timestamp: Date
+    public var configuration: WorkerStatusService.Configuration
+    public var listing: WorkerInventoryListing?
+    public var runtime: WorkerRuntimeStatus?
+    public var supervisor: WorkerSupervisorStatus?
+    public var queue: JobQueueStats?
+    public var queueError: String?
+    public var provider: LLMClientReport?
+    public var fallbacks: FallbackStats?
+    public var selfTest: JSONValue?
+    public var lastHeal: JSONValue?
+    public var signals: HealthSignals
+    public var assessment: AutoHealHeuristic.Assessment
+
+    public var autoHeal: AutoHealSummary { AutoHealSummary(signals: self.signals, assessment: self.assessment) }
+
+    public func payload(view: WorkerStatusPayload.View) -> WorkerStatusPayload {
+        WorkerStatusPayload(snapshot: self, view: view)
+    }
+
+    public func runtimePayload(view: WorkerStatusPayload.View) -> WorkerStatusPayload.Runtime? {
+        self.runtime.map { WorkerStatusPayload.Runtime($0, view: view) }
+    }
+}
+
+/// The body of `GET /workers/status` (DESIGN §5). The `public` view is a projection: no prompt text, no
+/// results, no absolute paths, errors as a category and a short redacted message. `detail` adds the input
+/// preview, the last result, full error texts and the configured workers directory.
+public struct WorkerStatusPayload: Sendable, Encodable {
+    public enum View: String, Sendable, Hashable, Codable {
+        case `public`, detail
+    }
+
+    public struct Worker: Sendable, Encodable {
+        public var id: String
+        public var description: String
+        /// Relative to the workers directory.
+        public var file: String
+        public var kind: String?
+        public var available: Bool
+        public var error: ErrorSummary?
+    }
+
+    public struct ArcanosWorkers: Sendable, Encodable {
+        public var enabled: Bool
+        public var count: Int
+        public var model: String
+        /// `Active`, `Pending` or `Disabled`.
+        public var status: String
+        public var runtime: Runtime?
+    }
+
+    /// `arcanosWorkers.runtime`: the pool's dispatch bookkeeping.
+    public struct Runtime: Sendable, Encodable {
+        public var enabled: Bool
+        public var model: String
+        public var configuredCount: Int
+        public var started: Bool
+        public var startedAt: Date?
+        public var activeListeners: Int
+        public var workerIds: [String]
+        public var totalDispatched: Int
+        public var lastDispatchAt: Date?
+        /// Detail view only.
+        public var lastInputPreview: String?
+        /// Detail view only.
+        public var lastResult: String?
+        public var lastError: ErrorSummary?
+        var view: View
+
+        public init(_ runtime: WorkerRuntimeStatus, view: View) {
+            self.enabled = runtime.enabled
+            self.model = runtime.model
+            self.configuredCount = runtime.configuredCount
+            self.started = runtime.started
+            self.startedAt = runtime.startedAt
+            self.activeListeners = runtime.activeListeners
+            self.workerIds = runtime.workerIds
+            self.totalDispatched = runtime.totalDispatched
+            self.lastDispatchAt = runtime.lastDispatchAt
+            self.view = view
+            switch view {
+            case .public:
+                self.lastError = runtime.lastError.map { ErrorSummary($0) }
+            case .detail:
+                self.lastInputPreview = runtime.lastInputPreview
+                self.lastResult = runtime.lastResult
+                self.lastError = runtime.lastError.map {
+                    ErrorSummary(category: ErrorSummary.classify($0), message: $0)
+                }
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case enabled, model, configuredCount, started, startedAt, activeListeners, workerIds, totalDispatched
+            case lastDispatchAt, lastInputPreview, lastResult, lastError
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.enabled, forKey: .enabled)
+            try container.encode(self.model, forKey: .model)
+            try container.encode(self.configuredCount, forKey: .configuredCount)
+            try container.encode(self.started, forKey: .started)
+            try container.encode(self.startedAt, forKey: .startedAt)
+            try container.encode(self.activeListeners, forKey: .activeListeners)
+            try container.encode(self.workerIds, forKey: .workerIds)
+            try container.encode(self.totalDispatched, forKey: .totalDispatched)
+            try container.encode(self.lastDispatchAt, forKey: .lastDispatchAt)
+            // The public projection leaves prompt text and results out entirely, not even as null.
+            if self.view == .detail {
+                try container.encode(self.lastInputPreview, forKey: .lastInputPreview)
+                try container.encode(self.lastResult, forKey: .lastResult)
+            }
+            try container.encode(self.lastError, forKey: .lastError)
+        }
+    }
+
+    public struct System: Sendable, Encodable {
+        public var model: String
+        public var environment: String
+    }
+
+    public struct Provider: Sendable, Encodable {
+        public var configured: Bool
+        public var allCircuitsOpen: Bool
+        public var models: [LLMClientReport.Model]
+        public var degradedSince: Date?
+        public var fallbacks: FallbackStats?
+    }
+
+    public struct Queue: Sendable, Encodable {
+        public var depth: Int?
+        public var oldestQueuedAgeSeconds: Double?
+        public var inFlight: Int?
+        public var expiredLeases: Int?
+        public var error: String?
+    }
+
+    public var timestamp: Date
+    public var view: View
+    public var workersDirectory: String
+    public var totalWorkers: Int
+    public var availableWorkers: Int
+    public var workers: [Worker]
+    public var arcanosWorkers: ArcanosWorkers
+    public var system: System
+    public var autoHeal: AutoHealSummary
+    public var selfTest: JSONValue?
+    public var provider: Provider?
+    public var queue: Queue?
+    public var supervisor: WorkerSupervisorStatus?
+    public var lastHeal: JSONValue?
+
+    init(snapshot: WorkerStatusSnapshot, view: View) {
+        let directory = snapshot.configuration.workersDirectory
+        self.timestamp = snapshot.timestamp
+        self.view = view
+        // The public view never shows where the server's files are.
+        self.workersDirectory = view == .detail ? directory : URL(fileURLWithPath: directory).lastPathComponent
+        let entries = snapshot.listing?.entries ?? []
+        self.totalWorkers = entries.count
+        self.availableWorkers = entries.filter(\.available).count
+        self.workers = entries.map { entry in
+            Worker(
+                id: entry.id,
+                description: entry.description,
+                file: entry.file,
+                kind: entry.kind,
+                available: entry.available,
+                error: entry.error.map {
+                    view == .detail
+                        ? ErrorSummary(category: .invalidDefinition, message: $0)
+                        : ErrorSummary($0, category: .invalidDefinition)
+                }
+            )
+        }
+        let runtime = snapshot.runtime
+        self.arcanosWorkers = ArcanosWorkers(
+            enabled: runtime?.enabled ?? false,
+            count: runtime?.configuredCount ?? 0,
+            model: runtime?.model ?? snapshot.configuration.systemModel,
+            status: runtime.map { runtime in
+                if !runtime.enabled { return "Disabled" }
+                return runtime.started && runtime.activeListeners > 0 ? "Active" : "Pending"
+            } ?? "Disabled",
+            runtime: snapshot.runtimePayload(view: view)
+        )
+        self.system = System(model: snapshot.configuration.systemModel, environment: snapshot.configuration.environment)
+        self.autoHeal = snapshot.autoHeal
+        self.selfTest = snapshot.selfTest
+        self.provider = snapshot.provider.map { provider in
+            Provider(
+                configured: provider.configured,
+                allCircuitsOpen: provider.allCircuitsOpen,
+                models: provider.models,
+                degradedSince: snapshot.fallbacks?.degradedSince,
+                fallbacks: snapshot.fallbacks
+            )
+        }
+        if snapshot.queue != nil || snapshot.queueError != nil {
+            self.queue = Queue(
+                depth: snapshot.queue?.depth,
+                oldestQueuedAgeSeconds: snapshot.queue?.oldestQueuedAgeSeconds,
+                inFlight: snapshot.queue?.inFlight,
+                expiredLeases: snapshot.queue?.expiredLeases,
+                error: snapshot.queueError
+            )
+        }
+        self.supervisor = snapshot.supervisor
+        self.lastHeal = snapshot.lastHeal
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case timestamp, view, workersDirectory, totalWorkers, availableWorkers, workers, arcanosWorkers, system
+        case autoHeal, selfTest, provider, queue, supervisor, lastHeal
+    }
+
+    // Absent blocks are written as null: clients see the same keys whatever is configured.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.timestamp, forKey: .timestamp)
+        try container.encode(self.view, forKey: .view)
+        try container.encode(self.workersDirectory, forKey: .workersDirectory)
+        try container.encode(self.totalWorkers, forKey: .totalWorkers)
+        try container.encode(self.availableWorkers, forKey: .availableWorkers)
+        try container.encode(self.workers, forKey: .workers)
+        try container.encode(self.arcanosWorkers, forKey: .arcanosWorkers)
+        try container.encode(self.system, forKey: .system)
+        try container.encode(self.autoHeal, forKey: .autoHeal)
+        try container.encode(self.selfTest, forKey: .selfTest)
+        try container.encode(self.provider, forKey: .provider)
+        try container.encode(self.queue, forKey: .queue)
+        try container.encode(self.supervisor, forKey: .supervisor)
+        try container.encode(self.lastHeal, forKey: .lastHeal)
+    }
+}
+
+extension JSONValue {
+    /// `value` as a JSON document, dates as `2026-11-29T18:51:24.123Z`; nil if it does not encode.
+    public init?(encoding value: some Encodable) {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(SystemStateManager.timestamp(date))
+        }
+        guard let data = try? encoder.encode(value), let json = try? JSONDecoder().decode(JSONValue.self, from: data)
+        else { return nil }
+        self = json
+    }
+}

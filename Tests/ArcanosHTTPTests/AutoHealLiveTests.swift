@@ -1,0 +1,102 @@
+import ArcanosCore
+import ArcanosHTTP
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Testing
+
+@testable import arcanos
+
+/// The auto-heal routes on the real server wiring (`ArcanosServer`), through real sockets.
+@Suite(.timeLimit(.minutes(1))) struct AutoHealLiveTests {
+    /// Runs `ArcanosServer` on an ephemeral loopback port over an existing data directory.
+    func withServer(
+        dataDirectory: String,
+        environment: [String: String] = [:],
+        _ body: @Sendable (_ baseURL: String) async throws -> Void
+    ) async throws {
+        var configuration = try configuration(environment: environment)
+        configuration.server.port = 0
+        configuration.server.dataDirectory = dataDirectory
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let server = try ArcanosServer(configuration: configuration, logger: quietLogger) { continuation.yield($0) }
+        let group = ServiceGroup(configuration: .init(services: server.services, logger: quietLogger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CancellationError() }
+            do {
+                try await body("http://127.0.0.1:\(port)")
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            } catch {
+                tasks.cancelAll()
+                throw error
+            }
+        }
+    }
+
+    func get(_ url: String) async throws -> LiveResponse {
+        let start = ContinuousClock.now
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        var headers: [String: String] = [:]
+        for header in response.headers { headers[header.name.lowercased()] = header.value }
+        return LiveResponse(
+            status: Int(response.status.code),
+            headers: headers,
+            body: String(buffer: body),
+            elapsed: start.duration(to: .now)
+        )
+    }
+
+    @Test func aCorruptStateFileIsQuarantinedAtStartAndTheNextHealPersists() async throws {
+        let dataDirectory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        try FileManager.default.createDirectory(atPath: dataDirectory + "/workers", withIntermediateDirectories: true)
+        try Data(#"{"status":"running","workers":{"lastHeal""#.utf8)
+            .write(to: URL(fileURLWithPath: dataDirectory + "/systemState.json"))
+        let environment = [
+            "WORKER_COUNT": "2", "ARCANOS_WORKERS_DIR": dataDirectory + "/workers", "SELF_TEST_INTERVAL_MS": "0",
+        ]
+        try await self.withServer(dataDirectory: dataDirectory, environment: environment) { baseURL in
+            let status = try await self.get(baseURL + "/workers/status")
+            #expect(status.status == 200)
+            #expect(status.headers["cache-control"] == "no-store")
+            #expect(!status.body.contains(dataDirectory))
+
+            let heal = try await post(
+                baseURL + "/workers/heal",
+                json: #"{"execute":true}"#,
+                headers: ["x-confirmed": "yes"]
+            )
+            #expect(heal.status == 200)
+            #expect(heal.headers["x-confirmation-status"] == "confirmed")
+            #expect(heal.json[path: "execution.verified"] as? Bool == true)
+            #expect(heal.json[path: "execution.restart.started"] as? Bool == true)
+            let planId = try #require(heal.json[path: "plan.planId"] as? String)
+
+            let files = try FileManager.default.contentsOfDirectory(atPath: dataDirectory)
+            #expect(files.contains { $0.hasPrefix("systemState.json.corrupt-") })
+            let text = try String(contentsOfFile: dataDirectory + "/systemState.json", encoding: .utf8)
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            #expect(document[path: "workers.lastHeal.planId"] as? String == planId)
+            #expect(document[path: "workers.lastHeal.verified"] as? Bool == true)
+            #expect(document["status"] as? String == "running")
+
+            // No keys are configured and this client is on loopback: the detail view is allowed.
+            let detail = try await self.get(baseURL + "/workers/status?view=detail")
+            #expect(detail.status == 200)
+            #expect(detail.json["view"] as? String == "detail")
+            #expect(detail.json[path: "lastHeal.planId"] as? String == planId)
+            #expect(detail.json[path: "arcanosWorkers.runtime.activeListeners"] as? Int == 2)
+
+            let heals = try await self.get(baseURL + "/workers/heals")
+            #expect(heals.status == 200)
+            #expect((heals.json["heals"] as? [Any])?.count == 1)
+        }
+    }
+}

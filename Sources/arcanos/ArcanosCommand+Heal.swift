@@ -12,7 +12,7 @@ extension ArcanosCommand {
                 Calls POST /workers/heal. The server asks a person to confirm: --yes confirms up front \
                 (x-confirmed: yes); otherwise, on a terminal, the challenge's instructions are shown and the \
                 answer is sent back as x-confirmed: token:<id>. Exit status: 0 plan returned (severity ok or \
-                warning) or heal executed and verified; 1 heal not verified, refused or failed; 2 plan severity \
+                warning) or heal executed and verified; 1 heal executed but not verified; 2 plan severity \
                 critical; 3 server unreachable or request refused; 4 confirmation required and not given; \
                 5 rate limited.
                 """

@@ -36,7 +36,7 @@ struct OperatorOptions: ParsableArguments {
 enum OperatorExit {
     /// Healthy (or only a warning), or a heal that ran and was verified, or a plan returned.
     static let success: Int32 = 0
-    /// A heal ran but was not verified, was refused or failed; or a warning with `--fail-on-warning`.
+    /// A heal ran but was not verified; or a warning with `--fail-on-warning`.
     static let failed: Int32 = 1
     /// Severity is critical.
     static let critical: Int32 = 2

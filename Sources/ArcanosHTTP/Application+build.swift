@@ -15,6 +15,8 @@ public struct HTTPDependencies: Sendable {
     public var metrics: PrometheusExporter
     /// The worker pool behind `POST /workers/run/:workerId` and `/jobs`; nil leaves those routes out.
     public var workers: WorkerDispatcher? = nil
+    /// The self-test behind `POST /devops/self-test`; nil leaves the route out.
+    public var selfTest: SelfTestPipeline? = nil
     /// `GET /workers/status`, `POST /workers/heal` and `GET /workers/heals`; nil leaves them out.
     public var autoHeal: AutoHealRoutes? = nil
 
@@ -68,6 +70,12 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
                 )
             )
     )
+    // Mutating control routes: behind the confirmation gate (DESIGN §4).
+    if let selfTest = dependencies.selfTest {
+        DevOpsController(selfTest: selfTest).addRoutes(
+            to: authenticated.confirmationGated("devops", dependencies.confirmation)
+        )
+    }
     if let autoHeal = dependencies.autoHeal {
         AutoHealController(routes: autoHeal, policy: configuration.auth.policy).addRoutes(
             public: router,

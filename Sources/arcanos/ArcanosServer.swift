@@ -20,10 +20,14 @@ struct ArcanosServer {
     let workers: WorkerPoolParts
     /// `systemState.json`, merged under one actor.
     let state: SystemStateManager
+    /// The self-test pipeline, shared by its periodic service and `POST /devops/self-test`.
+    let selfTest: SelfTestPipeline
     /// The one heal path: `POST /workers/heal` and the watchdog heal through it (same audit, same rate limit).
     let heal: HealService
     /// What `GET /workers/status` reports and the heuristic reads.
     let workerStatus: WorkerStatusService
+    /// Heals on its own when severity stays critical (`ARCANOS_AUTO_HEAL`), through `heal`.
+    let watchdog: HealWatchdog
     let services: [any Service]
 
     init(
@@ -91,6 +95,26 @@ struct ArcanosServer {
         self.metrics.addSampler(self.workers.metricsSampler)
         // The one writer of systemState.json.
         self.state = Self.makeStateManager(dataDirectory: configuration.server.dataDirectory, logger: logger)
+        let selfTest = SelfTestPipeline(
+            configuration: .init(
+                interval: configuration.selfTest.interval,
+                prompts: configuration.selfTest.prompts,
+                promptTimeout: configuration.selfTest.promptTimeout,
+                baseURL: configuration.selfTest.baseURL,
+                targetModel: configuration.model.model,
+                apiKey: configuration.auth.apiKeys.first
+            ),
+            // The shared client never follows redirects, as the self-test requires.
+            transport: HTTPClientSelfTestTransport(httpClient: httpClient),
+            healthLog: HealthCheckLog(
+                storage: SystemStateFile(directory: configuration.server.dataDirectory, name: HealthCheckLog.relativePath),
+                logger: logger
+            ),
+            state: self.state,
+            logger: logger,
+            metrics: self.metrics.metrics
+        )
+        self.selfTest = selfTest
         // Auto-heal (docs/auto-heal.md). The audit lives in arcanos.sqlite beside the jobs, on its own
         // connection pool: SQLite in WAL mode serves both, and the table's migrations are named apart.
         let healAudit = try SQLiteHealAuditLog(
@@ -108,6 +132,14 @@ struct ArcanosServer {
             pool: self.workers.supervisor,
             jobStore: self.workers.store,
             askService: self.askService,
+            selfTest: { now in
+                let signals = await selfTest.signals(now: now)
+                return .init(
+                    report: JSONValue(encoding: await selfTest.report(now: now)),
+                    failed: signals.failed,
+                    stale: signals.stale
+                )
+            },
             state: self.state
         )
         self.heal = HealService(
@@ -138,11 +170,26 @@ struct ArcanosServer {
             metrics: self.metrics,
             workers: self.workers.dispatcher
         )
+        dependencies.selfTest = selfTest
+        let workerStatus = self.workerStatus
+        self.watchdog = HealWatchdog(
+            configuration: .init(mode: configuration.watchdog.mode, interval: configuration.watchdog.interval),
+            assess: { now in await workerStatus.snapshot(now: now).assessment },
+            healer: self.heal,
+            logger: logger,
+            metrics: self.metrics.metrics
+        )
         dependencies.autoHeal = AutoHealRoutes(status: self.workerStatus, heal: self.heal, audit: healAudit)
+        dependencies.autoHeal?.watchdog = self.watchdog
+        let host = configuration.server.host
         let application = buildApplication(
             dependencies,
             logger: logger,
-            onServerRunning: onServerRunning
+            onServerRunning: { port in
+                // The self-test probes the address actually bound (PORT=0 picks one).
+                await selfTest.serverRunning(host: host, port: port)
+                await onServerRunning(port)
+            }
         )
         // Listed in dependency order; the group shuts them down in reverse, so the HTTP client outlives
         // every request that may still use it.
@@ -151,6 +198,8 @@ struct ArcanosServer {
             self.workers.supervisor,
             // First of the rest, so a corrupt systemState.json is moved aside before requests arrive.
             SystemStateLoadService(state: self.state, logger: logger),
+            SelfTestService(pipeline: selfTest, clock: ContinuousClock(), logger: logger),
+            HealWatchdogService(watchdog: self.watchdog, clock: ContinuousClock(), logger: logger),
             application,
         ]
     }

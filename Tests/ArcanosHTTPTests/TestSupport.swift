@@ -73,6 +73,14 @@ func withLiveServer<Result: Sendable>(
     environment: [String: String],
     _ body: @Sendable (_ baseURL: String) async throws -> Result
 ) async throws -> Result {
+    try await withLiveServerInstance(environment: environment) { baseURL, _ in try await body(baseURL) }
+}
+
+/// `withLiveServer`, also handing over the running `ArcanosServer` (its data directory, self-test, watchdog).
+func withLiveServerInstance<Result: Sendable>(
+    environment: [String: String],
+    _ body: @Sendable (_ baseURL: String, _ server: ArcanosServer) async throws -> Result
+) async throws -> Result {
     var configuration = try configuration(environment: environment)
     configuration.server.port = 0
     configuration.server.dataDirectory = makeTemporaryDirectory()
@@ -84,7 +92,7 @@ func withLiveServer<Result: Sendable>(
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
         do {
-            let result = try await body("http://127.0.0.1:\(port)")
+            let result = try await body("http://127.0.0.1:\(port)", server)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
             return result

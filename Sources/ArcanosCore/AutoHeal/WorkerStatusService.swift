@@ -288,6 +288,8 @@ public struct WorkerStatusPayload: Sendable, Encodable {
     public var queue: Queue?
     public var supervisor: WorkerSupervisorStatus?
     public var lastHeal: JSONValue?
+    /// The heal watchdog (`ARCANOS_AUTO_HEAL`); set by the route from `HealWatchdog.report()`.
+    public var watchdog: WatchdogReport? = nil
 
     init(snapshot: WorkerStatusSnapshot, view: View) {
         let directory = snapshot.configuration.workersDirectory
@@ -350,7 +352,7 @@ public struct WorkerStatusPayload: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case timestamp, view, workersDirectory, totalWorkers, availableWorkers, workers, arcanosWorkers, system
-        case autoHeal, selfTest, provider, queue, supervisor, lastHeal
+        case autoHeal, selfTest, provider, queue, supervisor, lastHeal, watchdog
     }
 
     // Absent blocks are written as null: clients see the same keys whatever is configured.
@@ -370,6 +372,7 @@ public struct WorkerStatusPayload: Sendable, Encodable {
         try container.encode(self.queue, forKey: .queue)
         try container.encode(self.supervisor, forKey: .supervisor)
         try container.encode(self.lastHeal, forKey: .lastHeal)
+        try container.encode(self.watchdog, forKey: .watchdog)
     }
 }
 

@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Runs the self-test every `SELF_TEST_INTERVAL_MS`, ±10% jitter so replicas do not probe in step. The first
-/// run comes one interval after start. Single-flight comes from the pipeline: a tick that finds a run in
+/// Runs the self-test every `SELF_TEST_INTERVAL_MS`, ±10% jitter so replicas do not probe in step (only -10%…0
+/// while the latest run failed, so that a recovery is seen within one interval). The first run comes one
+/// interval after start. Single-flight comes from the pipeline: a tick that finds a run in
 /// flight (one started by `POST /devops/self-test`) joins it. Returns on graceful shutdown, cancelling a run
 /// in flight so that a server going down is not recorded as a failed self-test.
 public struct SelfTestService<C: Clock>: Service where C.Duration == Duration {
@@ -42,7 +43,10 @@ public struct SelfTestService<C: Clock>: Service where C.Duration == Duration {
         }
         self.logger.info("self-test scheduled", metadata: ["self_test.interval_ms": "\(interval.milliseconds)"])
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let delay = Self.delay(interval: interval, unit: self.random())
+            // While the latest run failed, jitter only shortens the wait: a recovery shows within one interval.
+            let failing = await self.pipeline.latest?.status == .fail
+            let unit = self.random()
+            let delay = Self.delay(interval: interval, unit: failing ? -abs(unit) : unit)
             do {
                 try await cancelWhenGracefulShutdown {
                     try await self.clock.sleep(for: delay)

@@ -122,6 +122,30 @@ extension AppConfiguration {
         self.observability.metricsEnabled = try values.bool("ARCANOS_METRICS_ENABLED") ?? true
         self.observability.metricsRequireKey = try values.bool("ARCANOS_METRICS_REQUIRE_KEY") ?? false
         self.observability.publicURL = try values.url("ARCANOS_PUBLIC_URL")
+
+        if let interval = try values.int("SELF_TEST_INTERVAL_MS", in: 0...86_400_000) {
+            guard interval == 0 || interval >= 1000 else {
+                throw ArcanosError.configuration(
+                    variable: "SELF_TEST_INTERVAL_MS",
+                    accepts: "0 (off) or an integer from 1000 to 86400000",
+                    got: String(interval)
+                )
+            }
+            self.selfTest.interval = interval == 0 ? nil : .milliseconds(interval)
+        }
+        self.selfTest.baseURL = try values.url("SELF_TEST_BASE_URL")
+        if let text = values.string("SELF_TEST_PROMPTS") {
+            do {
+                self.selfTest.prompts = try SelfTestPrompt.parseList(text)
+            } catch {
+                throw ArcanosError(.configurationInvalid, "SELF_TEST_PROMPTS \(error.reason)")
+            }
+        }
+        self.selfTest.promptTimeout =
+            try values.milliseconds("SELF_TEST_TIMEOUT_MS", in: 100...600_000) ?? self.selfTest.promptTimeout
+        self.watchdog.mode = try values.choice("ARCANOS_AUTO_HEAL", WatchdogMode.self) ?? self.watchdog.mode
+        self.watchdog.interval =
+            try values.milliseconds("ARCANOS_AUTO_HEAL_INTERVAL_MS", in: 1000...86_400_000) ?? self.watchdog.interval
     }
 }
 

@@ -135,6 +135,30 @@ public struct AppConfiguration: Sendable {
         public init() {}
     }
 
+    /// The periodic self-test against this server's own `/ask` (DESIGN §8).
+    public struct SelfTest: Sendable {
+        /// Time between runs, ±10% jitter (`SELF_TEST_INTERVAL_MS`); nil when `0` turned it off.
+        public var interval: Duration? = .milliseconds(300_000)
+        /// Where `/ask` is reached (`SELF_TEST_BASE_URL`); nil: the address the server bound.
+        public var baseURL: String?
+        /// The readiness prompts (`SELF_TEST_PROMPTS`, a JSON array).
+        public var prompts = SelfTestPrompt.defaults
+        /// Deadline of one prompt (`SELF_TEST_TIMEOUT_MS`).
+        public var promptTimeout: Duration = .seconds(30)
+
+        public init() {}
+    }
+
+    /// The heal watchdog (DESIGN §8).
+    public struct Watchdog: Sendable {
+        /// `off`, `plan` or `execute` (`ARCANOS_AUTO_HEAL`).
+        public var mode = WatchdogMode.off
+        /// Time between checks (`ARCANOS_AUTO_HEAL_INTERVAL_MS`).
+        public var interval: Duration = .milliseconds(10_000)
+
+        public init() {}
+    }
+
     /// Recovery plans and `POST /workers/heal` (DESIGN §5, docs/auto-heal.md).
     public struct Heal: Sendable {
         /// Heal requests one caller may make per window (`ARCANOS_HEAL_RATE_LIMIT_MAX`).
@@ -161,6 +185,8 @@ public struct AppConfiguration: Sendable {
     public var heal = Heal()
     public var confirmation = Confirmation()
     public var observability = Observability()
+    public var selfTest = SelfTest()
+    public var watchdog = Watchdog()
 
     public init() {}
 

@@ -11,6 +11,8 @@ public struct AutoHealRoutes: Sendable {
     public var status: WorkerStatusService
     public var heal: HealService
     public var audit: any AuditLog
+    /// Reported as `watchdog` in `GET /workers/status`; nil leaves the block null.
+    public var watchdog: HealWatchdog? = nil
 
     public init(status: WorkerStatusService, heal: HealService, audit: any AuditLog) {
         self.status = status
@@ -46,7 +48,8 @@ struct AutoHealController {
         default:
             throw ArcanosError.invalidRequest("view must be \"public\" or \"detail\"")
         }
-        let payload = await self.routes.status.snapshot(now: Date()).payload(view: view)
+        var payload = await self.routes.status.snapshot(now: Date()).payload(view: view)
+        payload.watchdog = self.routes.watchdog?.report()
         return try Self.json(payload, context: context)
     }
 

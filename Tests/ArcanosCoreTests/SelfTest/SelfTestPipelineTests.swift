@@ -326,6 +326,15 @@ import Testing
                 await clock.advance(by: .seconds(66))
                 #expect(await iterator.next()?.status == .pass)
                 #expect(harness.transport.requests.count == 2)
+                // After a failed run the jitter only shortens the wait: 54 s here, never more than 60.
+                harness.transport.answer { _ in ScriptedSelfTestTransport.answerDegraded() }
+                await clock.waitForSleeper()
+                await clock.advance(by: .seconds(66))
+                #expect(await iterator.next()?.status == .fail)
+                await clock.waitForSleeper()
+                await clock.advance(by: .seconds(54))
+                #expect(await iterator.next()?.status == .fail)
+                #expect(harness.transport.requests.count == 4)
                 trigger.triggerGracefulShutdown()
                 try await group.waitForAll()
             }

@@ -115,7 +115,7 @@ public final class HealWatchdog: Sendable {
         return action
     }
 
-    public static let escalationsMetric = "arcanos_watchdog_escalations_total"
+    public static let escalationsMetric = ArcanosMetrics.Name.watchdogEscalations
 
     private func plan(assessment: AutoHealHeuristic.Assessment) async {
         guard let healer = self.healer else { return }

@@ -53,6 +53,12 @@ curl -sf "$base/health" >/dev/null || { echo "server did not start"; cat "$WORK/
 echo "== openapi-spec-validator"
 curl -sf "$base/openapi.json" -o "$WORK/openapi.json"
 "$VENV/bin/openapi-spec-validator" "$WORK/openapi.json"
+# Every route the server registered must be described (the document flags the ones that are not).
+if grep -q '"x-undocumented"' "$WORK/openapi.json"; then
+    echo "routes without an OpenAPI description:"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [print(" ", m.upper(), p) for p,i in d["paths"].items() for m,o in i.items() if o.get("x-undocumented")]' "$WORK/openapi.json"
+    exit 1
+fi
 
 echo "== schemathesis"
 status=0

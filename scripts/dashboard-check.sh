@@ -51,4 +51,11 @@ echo "$body" | grep -q 'data-degraded="true"' || { echo "the page does not show 
 echo "$body" | grep -Eq 'data-severity="(warning|critical)"' || { echo "the page does not show the severity"; exit 1; }
 grep -q 'DEGRADED MODE\|CRITICAL' "$WORK/dom.html" || { echo "the degraded banner is missing"; exit 1; }
 [[ -s "$PNG" ]] || { echo "no screenshot"; exit 1; }
-echo "dashboard shows the degraded state; screenshot: $PNG"
+
+# `/#plan` presses Plan on load: without a person's confirmation the server answers with its challenge, and
+# the page must show the instructions and a Confirm button.
+"$CHROMIUM" "${flags[@]}" --dump-dom "$base/#plan" >"$WORK/plan.html" 2>>"$WORK/chromium.log"
+grep -q 'A person must confirm this plan' "$WORK/plan.html" || { echo "the plan challenge is not shown"; exit 1; }
+grep -q 'Confirm and plan' "$WORK/plan.html" || { echo "the Confirm button is missing"; exit 1; }
+"$CHROMIUM" "${flags[@]}" --screenshot="${PNG%.png}-challenge.png" "$base/#plan" >>"$WORK/chromium.log" 2>&1
+echo "dashboard shows the degraded state and the heal challenge; screenshots: $PNG, ${PNG%.png}-challenge.png"

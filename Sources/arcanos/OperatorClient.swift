@@ -96,15 +96,29 @@ struct OperatorClient {
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
         }
+        // A client of its own: a refused connection fails at once instead of being retried until the deadline,
+        // so `arcanos status` against a server that is down answers in milliseconds, not 30 s.
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.clientConfiguration)
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let response = try await client.execute(request, timeout: .seconds(30))
             let collected = try await response.body.collect(upTo: 16 << 20)
             var fields: [String: String] = [:]
             for header in response.headers { fields[header.name.lowercased()] = header.value }
+            try? await client.shutdown()
             return Reply(status: Int(response.status.code), headers: fields, body: Data(buffer: collected))
         } catch {
+            try? await client.shutdown()
             throw Failure(description: "cannot reach \(self.baseURL): \(error)")
         }
+    }
+
+    static var clientConfiguration: HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(5))
+        )
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
     }
 
     /// The server's `{error, message}` text for a reply that is not a success.

@@ -37,7 +37,8 @@ enum DashboardPage {
           button.danger { background:var(--crit); }
           button:disabled { opacity:.5; cursor:default; }
           main { padding:20px 24px; display:grid; gap:16px; grid-template-columns:repeat(auto-fit,minmax(380px,1fr)); }
-          .card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:16px; min-width:0; }
+          .card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:16px; min-width:0;
+            overflow-x:auto; }
           .card h2 { font-size:13px; text-transform:uppercase; letter-spacing:.8px; color:var(--muted); margin:0 0 10px; }
           .wide { grid-column:1/-1; }
           .banner { grid-column:1/-1; border-radius:10px; padding:14px 16px; font-weight:600; display:none; }
@@ -51,6 +52,7 @@ enum DashboardPage {
           th, td { text-align:left; padding:5px 6px; border-bottom:1px solid var(--line); vertical-align:top;
             overflow-wrap:anywhere; }
           th { color:var(--muted); font-weight:500; white-space:nowrap; }
+          td:first-child { white-space:nowrap; }
           .dot { display:inline-block; width:9px; height:9px; border-radius:50%; margin-right:6px; background:var(--muted); }
           .dot.ok { background:var(--ok); } .dot.warn { background:var(--warn); } .dot.crit { background:var(--crit); }
           .big { font-size:28px; font-weight:700; }
@@ -102,8 +104,8 @@ enum DashboardPage {
               <dt>Degraded since</dt><dd id="pv-degraded">—</dd>
               <dt>Degraded answers</dt><dd id="pv-fallbacks">—</dd>
             </dl>
-            <table><thead><tr><th>Model</th><th>Breaker</th><th>Openings</th><th>Calls</th><th>Failures</th>
-              <th>Last failure</th></tr></thead><tbody id="pv-models"></tbody></table>
+            <table style="font-size:12px"><thead><tr><th>Model</th><th>Breaker</th><th>Opened</th><th>Failed / calls</th><th>Last failure</th>
+              </tr></thead><tbody id="pv-models"></tbody></table>
           </section>
 
           <section class="card">
@@ -296,8 +298,8 @@ enum DashboardPage {
           rows("pv-models", p ? p.models : [], (m) => {
             const kind = m.breaker === "closed" ? "ok" : m.breaker === "open" ? "crit" : "warn";
             const cell = document.createElement("span"); cell.append(dot(kind), document.createTextNode(m.breaker));
-            return [m.model, cell, m.breakerOpenings, m.calls, m.failures, m.lastFailure ? m.lastFailure + " · "
-              + ago(m.lastFailureAt) : "—"];
+            return [m.model, cell, m.breakerOpenings, m.calls === undefined ? "—" : m.failures + " / " + m.calls,
+              m.lastFailure ? m.lastFailure.replace(/_/g, " ") : "—"];
           }, "no model reported");
 
           const aw = s.arcanosWorkers || {}; const rt = aw.runtime || {};
@@ -372,8 +374,9 @@ enum DashboardPage {
               const buttons = document.createElement("div"); buttons.className = "row"; buttons.style.marginTop = "10px";
               buttons.append(confirm, cancel);
               panel("challenge", [para("A person must confirm this " + (mode === "execute" ? "heal" : "plan") + "."),
-                list, para("The confirmation expires " + (c.expiresAt ? ago(c.expiresAt).replace(" ago", "") + " from its issue ("
-                  + new Date(c.expiresAt).toLocaleTimeString() + ")" : "soon") + ".", "muted"), buttons]);
+                list, para(c.expiresAt ? "The confirmation can be used until " + new Date(c.expiresAt).toLocaleTimeString()
+                  + " (about " + Math.max(0, Math.round((Date.parse(c.expiresAt) - Date.now()) / 1000)) + " s), once."
+                  : "The confirmation can be used once.", "muted"), buttons]);
               return;
             }
             if (!r.ok) {
@@ -404,6 +407,8 @@ enum DashboardPage {
         $("plan").addEventListener("click", () => heal("plan"));
         $("heal").addEventListener("click", () => heal("execute"));
         refresh(); refreshAudit();
+        // `/#plan` asks for a plan on load: a link an alert can carry, and what the screenshot check opens.
+        if (location.hash === "#plan") heal("plan");
         setInterval(refresh, 5000);
         setInterval(refreshAudit, 15000);
         </script>

@@ -1,11 +1,13 @@
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosTesting
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// The application with its own Prometheus registry, shared with the model client and the ask service the
@@ -299,5 +301,47 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
     ])
     func rejects(_ what: String, _ text: String) {
         #expect(throws: PrometheusTextParser.ParseError.self, "\(what)") { try PrometheusTextParser(text) }
+    }
+}
+
+/// The real server wiring: every family it emits, worker and queue samples included, parses strictly.
+@Suite(.timeLimit(.minutes(2))) struct LiveMetricsTests {
+    @Test func theRunningServersMetricsParseAndIncludeThePoolAndTheModel() async throws {
+        let fake = FakeOpenAIServer(mode: .ok)
+        try await fake.withRunning { baseURL in
+            let environment = [
+                "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": baseURL, "AI_MODEL": "mock-model",
+                "SELF_TEST_INTERVAL_MS": "0",
+            ]
+            try await withLiveServer(environment: environment) { server in
+                let answer = try await post(server + "/ask", json: #"{"prompt":"Are you online?"}"#)
+                #expect(answer.status == 200)
+                #expect(answer.headers["x-request-id"]?.isEmpty == false)
+                var request = HTTPClientRequest(url: server + "/metrics")
+                request.method = .GET
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                let text = String(buffer: try await response.body.collect(upTo: 1 << 22))
+                let metrics = try PrometheusTextParser(text)
+                let catalog = Set(ArcanosMetrics.catalog.map(\.name))
+                for family in metrics.families.keys {
+                    #expect(catalog.contains(family), "\(family) not in the catalog")
+                }
+                #expect(metrics.value(ArcanosMetrics.Name.breakerState, ["model": "mock-model"]) == 0)
+                #expect(
+                    metrics.value(ArcanosMetrics.Name.modelCalls, ["model": "mock-model", "outcome": "success"]) == 1
+                )
+                #expect(
+                    metrics.value(
+                        ArcanosMetrics.Name.httpRequests,
+                        ["method": "POST", "route": "/ask", "status_class": "2xx"]
+                    )
+                        == 1
+                )
+                // Sampled from the supervisor and the job store at the scrape.
+                #expect(metrics.value(ArcanosMetrics.Name.workersActive) != nil)
+                #expect(metrics.value(ArcanosMetrics.Name.queueDepth) == 0)
+                #expect(metrics.value(ArcanosMetrics.Name.workerRestarts) == 0)
+            }
+        }
     }
 }

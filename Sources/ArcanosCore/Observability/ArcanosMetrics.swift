@@ -319,7 +319,9 @@ public struct ArcanosMetrics: Sendable {
             totals[key] = total
             return total >= previous ? total - previous : total
         }
-        if delta > 0 { self.counter(name, labels).increment(by: delta) }
+        // Created even at zero: a series that exists from the start reads better than one that appears later.
+        let counter = self.counter(name, labels)
+        if delta > 0 { counter.increment(by: delta) }
     }
 
     // MARK: Handles

@@ -29,6 +29,7 @@ public struct MeteredAuditLog: AuditLog {
         case "gpt": "gpt"
         case "automation": "automation"
         case "watchdog": "watchdog"
+        case "anonymous": "anonymous"
         default: "other"
         }
     }

@@ -17,10 +17,10 @@ public struct HTTPClientSelfTestTransport: SelfTestTransport {
 
     /// A client that never follows redirects, for callers without one (`arcanos selftest`). Shut it down.
     public static func makeHTTPClient() -> HTTPClient {
-        HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
-        )
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
+        // A server that is down is reported at once instead of after retrying until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     public func post(_ request: SelfTestHTTPRequest) async throws -> SelfTestHTTPResponse {

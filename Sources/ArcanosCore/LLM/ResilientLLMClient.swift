@@ -198,31 +198,32 @@ public final class ResilientLLMClient: Sendable {
 
     private func record(model: String, outcome: Outcome) {
         let now = ContinuousClock.now
-        let (before, after) = self.models.withLock { models -> (Breaker.Phase, Breaker.Phase)? in
-            guard var state = models[model] else { return nil }
-            let before = state.breaker.phase
-            switch outcome {
-            case .success:
-                state.calls += 1
-                state.successes += 1
-                state.lastSuccessAt = Date()
-                state.breaker.recordSuccess()
-            case .failure(let failure):
-                state.calls += 1
-                state.failures += 1
-                state.lastFailure = failure.kind
-                state.lastFailureAt = Date()
-                if failure.kind.countsTowardBreaker {
-                    state.breaker.recordFailure(now: now)
-                } else {
+        let (before, after) =
+            self.models.withLock { models -> (Breaker.Phase, Breaker.Phase)? in
+                guard var state = models[model] else { return nil }
+                let before = state.breaker.phase
+                switch outcome {
+                case .success:
+                    state.calls += 1
+                    state.successes += 1
+                    state.lastSuccessAt = Date()
+                    state.breaker.recordSuccess()
+                case .failure(let failure):
+                    state.calls += 1
+                    state.failures += 1
+                    state.lastFailure = failure.kind
+                    state.lastFailureAt = Date()
+                    if failure.kind.countsTowardBreaker {
+                        state.breaker.recordFailure(now: now)
+                    } else {
+                        state.breaker.recordNeutral()
+                    }
+                case .neutral:
                     state.breaker.recordNeutral()
                 }
-            case .neutral:
-                state.breaker.recordNeutral()
-            }
-            models[model] = state
-            return (before, state.breaker.phase)
-        } ?? (.closed, .closed)
+                models[model] = state
+                return (before, state.breaker.phase)
+            } ?? (.closed, .closed)
         // Transitions are rare and matter to operators; single calls are logged at their call site.
         if before != .open, after == .open {
             self.logger.warning("model circuit opened", metadata: ["llm.model": "\(model)"])

@@ -9,6 +9,8 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
     public static let fileName = "arcanos.sqlite"
 
     private let writer: any DatabaseWriter
+    /// Every state change goes through it: one transaction per batch of concurrent changes.
+    private let combiner: WriteCombiner
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     public convenience init(path: String) throws {
@@ -30,6 +32,7 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
     /// Uses `writer` (a pool, or an in-memory `DatabaseQueue` in tests) after migrating it.
     public init(writer: any DatabaseWriter) throws {
         self.writer = writer
+        self.combiner = WriteCombiner(writer: writer)
         try Self.migrator.migrate(writer)
     }
 
@@ -68,7 +71,7 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
     public func enqueue(_ new: NewJob, now: Date) async throws -> Job {
         let job = Job(new, now: now.storedPrecision)
         do {
-            try await self.writer.write { db in try job.insert(db) }
+            try await self.combiner.write { db in try job.insert(db) }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
             throw ArcanosError.invalidRequest("a job with this id already exists")
         }
@@ -81,47 +84,79 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
 
     public func claim(owner: String, leaseDuration: Duration, now: Date) async throws -> JobLease? {
         let now = now.storedPrecision
-        let nowMs = now.storedMilliseconds
         let expiresAt = now.addingDuration(leaseDuration).storedPrecision
-        let job: Job? = try await self.writer.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET status = 'failed', error = ?, lease_owner = NULL, lease_expires_at = NULL,
-                        finished_at = ?, updated_at = ?
-                    WHERE status = 'running' AND lease_expires_at <= ? AND attempts >= max_attempts
-                    """,
-                arguments: [Job.leaseExpiredMessage, nowMs, nowMs, nowMs]
-            )
-            let id =
-                try String.fetchOne(
-                    db,
-                    sql: """
-                        SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at <= ?
-                        ORDER BY lease_expires_at, id LIMIT 1
-                        """,
-                    arguments: [nowMs]
-                )
-                ?? String.fetchOne(
-                    db,
-                    sql: """
-                        SELECT id FROM jobs WHERE status = 'queued' AND available_at <= ?
-                        ORDER BY available_at, created_at, id LIMIT 1
-                        """,
-                    arguments: [nowMs]
-                )
-            guard let id else { return nil }
-            return try Job.fetchOne(
-                db,
-                sql: """
-                    UPDATE jobs SET status = 'running', attempts = attempts + 1, fence = fence + 1,
-                        lease_owner = ?, lease_expires_at = ?, started_at = ?, updated_at = ?
-                    WHERE id = ? RETURNING *
-                    """,
-                arguments: [owner, expiresAt.storedMilliseconds, nowMs, nowMs, id]
-            )
+        let job = try await self.combiner.write { db in
+            try Self.claimNext(db, owner: owner, now: now, expiresAt: expiresAt)
         }
         return job.map { JobLease(job: $0, owner: owner, fence: $0.fence, expiresAt: expiresAt) }
     }
+
+    public func completeAndClaim(
+        _ lease: JobLease,
+        result: String,
+        owner: String,
+        leaseDuration: Duration,
+        now: Date
+    ) async throws -> (JobWriteOutcome, JobLease?) {
+        let now = now.storedPrecision
+        let nowMs = now.storedMilliseconds
+        let expiresAt = now.addingDuration(leaseDuration).storedPrecision
+        let (changed, job) = try await self.combiner.write { db in
+            try db.cachedStatement(sql: Self.completeFenced)
+                .execute(arguments: [result, nowMs, nowMs, lease.jobID, lease.fence])
+            let changed = db.changesCount
+            return (changed, try Self.claimNext(db, owner: owner, now: now, expiresAt: expiresAt))
+        }
+        return (
+            changed == 1 ? .applied : .fenced,
+            job.map { JobLease(job: $0, owner: owner, fence: $0.fence, expiresAt: expiresAt) }
+        )
+    }
+
+    /// The claim rules, inside a write: orphans first (their work started earliest), one on its last attempt
+    /// failing instead; then the queued job that became available first.
+    private static func claimNext(_ db: Database, owner: String, now: Date, expiresAt: Date) throws -> Job? {
+        let nowMs = now.storedMilliseconds
+        let claimArguments: StatementArguments = [owner, expiresAt.storedMilliseconds, nowMs, nowMs]
+        while let orphan = try Row.fetchOne(db.cachedStatement(sql: Self.nextOrphan), arguments: [nowMs]) {
+            let id: String = orphan["id"]
+            guard orphan["exhausted"] as Bool else {
+                return try Job.fetchOne(db.cachedStatement(sql: Self.claimOrphan), arguments: claimArguments + [id])
+            }
+            try db.cachedStatement(sql: Self.failExhaustedOrphan)
+                .execute(arguments: [Job.leaseExpiredMessage, nowMs, nowMs, id])
+        }
+        return try Job.fetchOne(db.cachedStatement(sql: Self.claimQueued), arguments: claimArguments + [nowMs])
+    }
+
+    private static let completeFenced = """
+        UPDATE jobs SET status = 'succeeded', result = ?, error = NULL, lease_owner = NULL, lease_expires_at = NULL,
+            finished_at = ?, updated_at = ?
+        WHERE id = ? AND status = 'running' AND fence = ?
+        """
+
+    private static let claimSet = """
+        UPDATE jobs SET status = 'running', attempts = attempts + 1, fence = fence + 1,
+            lease_owner = ?, lease_expires_at = ?, started_at = ?, updated_at = ?
+        """
+    private static let claimOrphan = SQLiteJobStore.claimSet + " WHERE id = ? RETURNING *"
+    private static let claimQueued =
+        SQLiteJobStore.claimSet + """
+             WHERE id = (
+                SELECT id FROM jobs WHERE status = 'queued' AND available_at <= ?
+                ORDER BY available_at, created_at, id LIMIT 1
+            ) RETURNING *
+            """
+    private static let nextOrphan = """
+        SELECT id, attempts >= max_attempts AS exhausted FROM jobs
+        WHERE status = 'running' AND lease_expires_at <= ?
+        ORDER BY lease_expires_at, id LIMIT 1
+        """
+    private static let failExhaustedOrphan = """
+        UPDATE jobs SET status = 'failed', error = ?, lease_owner = NULL, lease_expires_at = NULL,
+            finished_at = ?, updated_at = ?
+        WHERE id = ?
+        """
 
     public func heartbeat(_ lease: JobLease, leaseDuration: Duration, now: Date) async throws -> JobWriteOutcome {
         let now = now.storedPrecision
@@ -149,20 +184,21 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
         let now = now.storedPrecision
         let nowMs = now.storedMilliseconds
         let retryAt = retryAfter.map { now.addingDuration($0).storedPrecision }
-        let status: String? = try await self.writer.write { db in
+        let status: String? = try await self.combiner.write { db in
             // A retry needs attempts left; otherwise the job fails for good. Decided in the statement itself,
             // so the attempt count it reads is the one it changes.
             try String.fetchOne(
-                db,
-                sql: """
-                    UPDATE jobs SET
-                        status = CASE WHEN ? IS NOT NULL AND attempts < max_attempts THEN 'queued' ELSE 'failed' END,
-                        available_at = CASE WHEN ? IS NOT NULL AND attempts < max_attempts THEN ? ELSE available_at END,
-                        finished_at = CASE WHEN ? IS NOT NULL AND attempts < max_attempts THEN NULL ELSE ? END,
-                        error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-                    WHERE id = ? AND status = 'running' AND fence = ?
-                    RETURNING status
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        UPDATE jobs SET
+                            status = CASE WHEN ? IS NOT NULL AND attempts < max_attempts THEN 'queued' ELSE 'failed' END,
+                            available_at = CASE WHEN ? IS NOT NULL AND attempts < max_attempts THEN ? ELSE available_at END,
+                            finished_at = CASE WHEN ? IS NOT NULL AND attempts < max_attempts THEN NULL ELSE ? END,
+                            error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+                        WHERE id = ? AND status = 'running' AND fence = ?
+                        RETURNING status
+                        """
+                ),
                 arguments: [
                     retryAt?.storedMilliseconds, retryAt?.storedMilliseconds, retryAt?.storedMilliseconds,
                     retryAt?.storedMilliseconds, nowMs, error, nowMs, lease.jobID, lease.fence,
@@ -189,7 +225,7 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
 
     public func reclaimExpired(now: Date) async throws -> Int {
         let nowMs = now.storedMilliseconds
-        return try await self.writer.write { db in
+        return try await self.combiner.write { db in
             try db.execute(
                 sql: """
                     UPDATE jobs SET status = 'failed', error = ?, lease_owner = NULL, lease_expires_at = NULL,
@@ -252,11 +288,9 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
     ) async throws
         -> JobWriteOutcome
     {
-        let changed = try await self.writer.write { db in
-            try db.execute(
-                sql: "UPDATE jobs SET \(set) WHERE id = ? AND status = 'running' AND fence = ?",
-                arguments: arguments + [lease.jobID, lease.fence]
-            )
+        let changed = try await self.combiner.write { db in
+            try db.cachedStatement(sql: "UPDATE jobs SET \(set) WHERE id = ? AND status = 'running' AND fence = ?")
+                .execute(arguments: arguments + [lease.jobID, lease.fence])
             return db.changesCount
         }
         return changed == 1 ? .applied : .fenced

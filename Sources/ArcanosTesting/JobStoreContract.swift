@@ -23,6 +23,7 @@ public struct JobStoreContract: Sendable {
         case releaseHandsBackWithoutChargingAnAttempt
         case orphanOnItsLastAttemptFails
         case statsReportDepthAgeAndInFlight
+        case completeAndClaimHandsOverTheNextJob
 
         public var description: String { self.rawValue }
     }
@@ -52,6 +53,7 @@ public struct JobStoreContract: Sendable {
         case .releaseHandsBackWithoutChargingAnAttempt: try await Self.releaseHandsBackWithoutChargingAnAttempt(store)
         case .orphanOnItsLastAttemptFails: try await Self.orphanOnItsLastAttemptFails(store)
         case .statsReportDepthAgeAndInFlight: try await Self.statsReportDepthAgeAndInFlight(store)
+        case .completeAndClaimHandsOverTheNextJob: try await Self.completeAndClaimHandsOverTheNextJob(store)
         }
     }
 
@@ -320,6 +322,34 @@ public struct JobStoreContract: Sendable {
         try expect(busy.oldestQueuedAgeSeconds == 4, "the oldest waiting job has waited 4 s, got \(busy)")
         let later = try await store.stats(now: Self.at(20))
         try expect(later.inFlight == 0 && later.expiredLeases == 1, "an expired lease is reported, got \(later)")
+    }
+}
+
+extension JobStoreContract {
+    static func completeAndClaimHandsOverTheNextJob(_ store: any JobStore) async throws {
+        _ = try await Self.enqueue(store, "a", at: 0)
+        _ = try await Self.enqueue(store, "b", at: 1)
+        guard let first = try await Self.claim(store, "w1", at: 2) else { throw ContractViolation("nothing claimed") }
+        let (outcome, next) = try await store.completeAndClaim(
+            first,
+            result: "done a",
+            owner: "w1",
+            leaseDuration: Self.lease,
+            now: Self.at(3)
+        )
+        try expect(outcome == .applied, "the completion applies")
+        try expect(try await Self.requireJob(store, "a").result == "done a", "the first job succeeded")
+        try expect(next?.jobID == "b" && next?.owner == "w1" && next?.attempt == 1, "the next job is claimed")
+        try expect(next?.expiresAt == Self.at(13), "with a fresh lease")
+        let (again, none) = try await store.completeAndClaim(
+            first,
+            result: "twice",
+            owner: "w1",
+            leaseDuration: Self.lease,
+            now: Self.at(4)
+        )
+        try expect(again == .fenced && none == nil, "a stale completion is fenced, and nothing is left to claim")
+        try expect(try await Self.requireJob(store, "a").result == "done a", "the first result stays")
     }
 }
 

@@ -35,6 +35,29 @@ public protocol JobStore: Sendable {
     func reclaimExpired(now: Date) async throws -> Int
 
     func stats(now: Date) async throws -> JobQueueStats
+
+    /// `complete` then `claim` for the same worker, in one round trip where the store can: a busy worker's
+    /// way to the next job. The claim happens whether or not the completion was fenced.
+    func completeAndClaim(
+        _ lease: JobLease,
+        result: String,
+        owner: String,
+        leaseDuration: Duration,
+        now: Date
+    ) async throws -> (JobWriteOutcome, JobLease?)
+}
+
+extension JobStore {
+    public func completeAndClaim(
+        _ lease: JobLease,
+        result: String,
+        owner: String,
+        leaseDuration: Duration,
+        now: Date
+    ) async throws -> (JobWriteOutcome, JobLease?) {
+        let outcome = try await self.complete(lease, result: result, now: now)
+        return (outcome, try await self.claim(owner: owner, leaseDuration: leaseDuration, now: now))
+    }
 }
 
 /// Whether a write made with a lease was applied.

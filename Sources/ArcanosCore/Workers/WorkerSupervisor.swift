@@ -108,6 +108,36 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             self.slots = configuration.workerIds.map { Slot(workerID: $0, lastHeartbeat: now) }
         }
 
+        /// Latest input, result and error, unredacted and cut to a bounded prefix: redaction (regular
+        /// expressions) runs when status is read, not on every task.
+        var lastInput: String?
+        var lastResult: String?
+        var lastError: String?
+
+        mutating func recordDispatch(input: String, now: Date) {
+            self.runtime.totalDispatched += 1
+            self.runtime.lastDispatchAt = now
+            self.lastInput = String(input.prefix(InputPreview.maximumLength * 4))
+        }
+
+        mutating func recordSuccess(result: String) {
+            self.lastResult = String(result.prefix(InputPreview.maximumLength * 4))
+            self.lastError = nil
+        }
+
+        mutating func recordFailure(_ message: String) {
+            self.lastError = String(message.prefix(InputPreview.maximumLength * 4))
+        }
+
+        /// The runtime status with its previews redacted.
+        var runtimeStatus: WorkerRuntimeStatus {
+            var runtime = self.runtime
+            runtime.lastInputPreview = self.lastInput.map { InputPreview.make($0) }
+            runtime.lastResult = self.lastResult.map { InputPreview.make($0) }
+            runtime.lastError = self.lastError.map { InputPreview.make($0) }
+            return runtime
+        }
+
         mutating func refreshListeners() {
             let alive = self.slots.filter { $0.phase.isAlive }
             self.runtime.activeListeners = alive.count
@@ -247,7 +277,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
     }
 
     private func summary(started: Bool, message: String) -> StartWorkersSummary {
-        let runtime = self.state.withLock { $0.runtime }
+        let runtime = self.state.withLock { $0.runtime }  // no previews needed
         return StartWorkersSummary(
             started: started,
             alreadyRunning: false,
@@ -278,11 +308,12 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             // Unstructured on purpose: a worker stuck in code that ignores cancellation must not keep its
             // replacement from starting. Fencing keeps such a straggler from writing anything.
             let task = Task {
+                // Emitted from inside the worker's task: the replacement is running and about to claim.
+                self.onEvent?(.workerStarted(workerID: workerID, incarnation: incarnation))
                 await self.work(slot: index, incarnation: incarnation, exit: exit)
                 self.onEvent?(.workerStopped(workerID: workerID, incarnation: incarnation))
             }
             self.state.withLock { $0.slots[index].task = task }
-            self.onEvent?(.workerStarted(workerID: workerID, incarnation: incarnation))
 
             let outcome = await withTaskCancellationHandler {
                 await exit.value
@@ -371,7 +402,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             let outcome = try await store.fail(lease, error: message, retryAfter: delay, now: now)
             self.afterFailure(outcome, jobID: lease.jobID, workerID: workerID, retryDelay: delay)
         }
-        self.state.withLock { $0.runtime.recordFailure(message) }
+        self.state.withLock { $0.recordFailure(message) }
     }
 
     private func afterFailure(_ outcome: JobFailOutcome, jobID: String, workerID: String, retryDelay: Duration) {
@@ -396,14 +427,20 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
         let store = self.store
         let now = self.wallClock()
         let logger = self.logger
-        await Task {
+        let settle: @Sendable () async -> Void = {
             do {
                 try await write(store, lease, now)
             } catch {
                 // The lease expires and the job is reclaimed: late, but not lost.
                 logger.error("job store write failed", metadata: ["job.id": "\(lease.jobID)", "error": "\(error)"])
             }
-        }.value
+        }
+        // A new task only when this one is cancelled: it costs a hop on every job otherwise.
+        if Task.isCancelled {
+            await Task { await settle() }.value
+        } else {
+            await settle()
+        }
     }
 
     /// Looks for hung workers once per heartbeat interval.
@@ -452,20 +489,46 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
     private enum Execution: Sendable {
         case success(String)
         case failure(String)
-        case leaseLost
     }
 
+    /// A worker: its loop over the queue, beside one heartbeat loop for its whole life (not one per job: a
+    /// timer and a task per job showed up in the job benchmark).
     private func work(slot index: Int, incarnation: Int, exit: OneShot<Exit>) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.heartbeats(slot: index, incarnation: incarnation) }
+            await self.consume(slot: index, incarnation: incarnation, exit: exit)
+            group.cancelAll()
+        }
+    }
+
+    private func consume(slot index: Int, incarnation: Int, exit: OneShot<Exit>) async {
         let workerID = self.configuration.workerIds[index]
+        // The next job, claimed in the same round trip as the previous completion.
+        var prefetched: JobLease?
+        defer {
+            if let prefetched {
+                // Stopped with a job claimed but not started: hand it back at once.
+                Task {
+                    if try await self.store.release(prefetched, now: self.wallClock()) == .applied {
+                        self.signals.workAvailable()
+                    }
+                }
+            }
+        }
         while !Task.isCancelled, !exit.isResolved {
             self.beat(slot: index, incarnation: incarnation, phase: .claiming)
             let lease: JobLease?
             do {
-                lease = try await self.store.claim(
-                    owner: workerID,
-                    leaseDuration: self.configuration.leaseDuration,
-                    now: self.wallClock()
-                )
+                if let next = prefetched {
+                    lease = next
+                    prefetched = nil
+                } else {
+                    lease = try await self.store.claim(
+                        owner: workerID,
+                        leaseDuration: self.configuration.leaseDuration,
+                        now: self.wallClock()
+                    )
+                }
             } catch {
                 if Task.isCancelled { break }
                 exit.resolve(.crashed("the job store could not be read"))
@@ -489,7 +552,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                     let outcome = try await store.fail(lease, error: message, retryAfter: nil, now: now)
                     self.afterFailure(outcome, jobID: lease.jobID, workerID: workerID, retryDelay: .zero)
                 }
-                self.state.withLock { $0.runtime.recordFailure(message) }
+                self.state.withLock { $0.recordFailure(message) }
                 continue
             }
 
@@ -504,7 +567,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 )
                 state.slots[index].phase = .busy
                 state.slots[index].lastHeartbeat = now
-                state.runtime.recordDispatch(input: lease.job.input, now: self.wallClock())
+                state.recordDispatch(input: lease.job.input, now: self.wallClock())
                 return true
             }
             guard recorded else {
@@ -516,38 +579,56 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             }
             self.onEvent?(.jobStarted(workerID: workerID, jobID: lease.jobID, attempt: lease.attempt))
 
-            let execution = await self.execute(lease, plan: plan, slot: index, incarnation: incarnation)
-            // Whoever takes the job from the slot settles it; if the supervisor already took it (hang, stop),
-            // this attempt writes nothing.
-            guard self.takeJob(slot: index, incarnation: incarnation, fence: lease.fence) != nil else { break }
+            let execution: Execution
+            do {
+                execution = .success(try await self.executor.execute(plan, input: lease.job.input))
+            } catch {
+                execution = .failure(WorkerTaskFailure.message(for: error))
+            }
+            // Whoever takes the job from the slot settles it. If the supervisor took it (hang, stop), this
+            // attempt writes nothing; if the heartbeat found the lease lost, neither does it, and goes on.
+            guard self.takeJob(slot: index, incarnation: incarnation, fence: lease.fence) != nil else {
+                if Task.isCancelled || exit.isResolved { break }
+                continue
+            }
             switch execution {
             case .success(let result):
-                let applied = OneShot<Bool>()
+                let settled = OneShot<(Bool, JobLease?)>()
+                let claimNext = !Task.isCancelled && !exit.isResolved
+                let leaseDuration = self.configuration.leaseDuration
                 await self.settle(lease) { store, lease, now in
-                    applied.resolve(try await store.complete(lease, result: result, now: now) == .applied)
+                    if claimNext {
+                        let (outcome, next) = try await store.completeAndClaim(
+                            lease,
+                            result: result,
+                            owner: workerID,
+                            leaseDuration: leaseDuration,
+                            now: now
+                        )
+                        settled.resolve((outcome == .applied, next))
+                    } else {
+                        settled.resolve((try await store.complete(lease, result: result, now: now) == .applied, nil))
+                    }
                 }
-                applied.resolve(false)  // the write threw: the lease expires and the job runs again
-                let wasApplied = await applied.value
+                settled.resolve((false, nil))  // the write threw: the lease expires and the job runs again
+                let (wasApplied, next) = await settled.value
+                prefetched = next
                 self.state.withLock { state in
                     state.machine.workerSucceeded(slot: index)
-                    if wasApplied { state.runtime.recordSuccess(result: result) }
+                    if wasApplied { state.recordSuccess(result: result) }
                 }
                 if wasApplied {
                     self.signals.jobFinished(id: lease.jobID)
                     self.logger.debug(
                         "job succeeded",
-                        metadata: ["job.id": "\(lease.jobID)", "job.attempt": "\(lease.attempt)", "worker.id": "\(workerID)"]
+                        metadata: [
+                            "job.id": "\(lease.jobID)", "job.attempt": "\(lease.attempt)", "worker.id": "\(workerID)",
+                        ]
                     )
                 }
                 self.onEvent?(
                     .jobFinished(workerID: workerID, jobID: lease.jobID, outcome: wasApplied ? .succeeded : .fenced)
                 )
-            case .leaseLost:
-                self.logger.warning(
-                    "job lease lost",
-                    metadata: ["worker.id": "\(workerID)", "job.id": "\(lease.jobID)"]
-                )
-                self.onEvent?(.jobFinished(workerID: workerID, jobID: lease.jobID, outcome: .fenced))
             case .failure(let message):
                 if Task.isCancelled || exit.isResolved {
                     // Stopped from outside while running: hand the job back rather than charge it.
@@ -564,7 +645,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                     let outcome = try await store.fail(lease, error: message, retryAfter: delay, now: now)
                     self.afterFailure(outcome, jobID: lease.jobID, workerID: workerID, retryDelay: delay)
                 }
-                self.state.withLock { $0.runtime.recordFailure(message) }
+                self.state.withLock { $0.recordFailure(message) }
                 exit.resolve(.crashed(message))
                 return
             }
@@ -572,39 +653,37 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
         exit.resolve(.stopped)
     }
 
-    /// Runs the task while a heartbeat renews the lease every interval. A fenced heartbeat (someone else owns
-    /// the job now) cancels the task.
-    private func execute(_ lease: JobLease, plan: WorkerTaskPlan, slot: Int, incarnation: Int) async -> Execution {
-        await withTaskGroup(of: Execution?.self) { group in
-            group.addTask {
-                do {
-                    return .success(try await self.executor.execute(plan, input: lease.job.input))
-                } catch {
-                    return .failure(WorkerTaskFailure.message(for: error))
-                }
+    /// Renews the lease of the worker's current job every interval and reports the worker alive. A lease
+    /// found lost (fenced: someone else owns the job now) is dropped from the slot, so the running attempt
+    /// writes nothing; a store that does not answer means no beat, and a lasting silence reads as a hang.
+    private func heartbeats(slot index: Int, incarnation: Int) async {
+        while true {
+            do { try await self.clock.sleep(for: self.configuration.heartbeatInterval) } catch { return }
+            let lease = self.state.withLock { state -> JobLease? in
+                guard state.slots[index].incarnation == incarnation else { return nil }
+                return state.slots[index].job?.lease
             }
-            group.addTask {
-                while true {
-                    do { try await self.clock.sleep(for: self.configuration.heartbeatInterval) } catch { return nil }
-                    let outcome = try? await self.store.heartbeat(
-                        lease,
-                        leaseDuration: self.configuration.leaseDuration,
-                        now: self.wallClock()
-                    )
-                    switch outcome {
-                    case .fenced?: return .leaseLost
-                    case .applied?: self.beat(slot: slot, incarnation: incarnation, phase: nil)
-                    case nil: continue  // the store failed: no beat, so a lasting failure reads as a hang
-                    }
-                }
+            guard let lease else { continue }
+            let outcome = try? await self.store.heartbeat(
+                lease,
+                leaseDuration: self.configuration.leaseDuration,
+                now: self.wallClock()
+            )
+            switch outcome {
+            case .applied?:
+                self.beat(slot: index, incarnation: incarnation, phase: nil)
+            case .fenced?:
+                guard self.takeJob(slot: index, incarnation: incarnation, fence: lease.fence) != nil else { continue }
+                self.logger.warning(
+                    "job lease lost",
+                    metadata: ["worker.id": "\(self.configuration.workerIds[index])", "job.id": "\(lease.jobID)"]
+                )
+                self.onEvent?(
+                    .jobFinished(workerID: self.configuration.workerIds[index], jobID: lease.jobID, outcome: .fenced)
+                )
+            case nil:
+                continue
             }
-            var result: Execution = .leaseLost
-            for await case let outcome? in group {
-                result = outcome
-                break
-            }
-            group.cancelAll()
-            return result
         }
     }
 
@@ -641,7 +720,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
 
     public func status(now: Date) -> (runtime: WorkerRuntimeStatus, supervisor: WorkerSupervisorStatus) {
         let instant = self.clock.now
-        return self.state.withLock { state in
+        let (raw, supervisor) = self.state.withLock { state in
             let workers = state.slots.map { slot in
                 WorkerSupervisorStatus.Worker(
                     id: slot.workerID,
@@ -677,8 +756,10 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 lastPoolRestartAt: state.lastPoolRestartAt,
                 workers: self.configuration.enabled ? workers : []
             )
-            return (state.runtime, supervisor)
+            return (state, supervisor)
         }
+        // Redaction runs outside the lock: workers record dispatches while status is read.
+        return (raw.runtimeStatus, supervisor)
     }
 
     /// Whether the pool has started (always true when disabled: inline dispatch needs nothing started).
@@ -690,10 +771,10 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
     /// Records an inline dispatch (pool disabled) in the same telemetry.
     public func recordInline(input: String, outcome: Result<String, ArcanosError>) {
         self.state.withLock { state in
-            state.runtime.recordDispatch(input: input, now: self.wallClock())
+            state.recordDispatch(input: input, now: self.wallClock())
             switch outcome {
-            case .success(let result): state.runtime.recordSuccess(result: result)
-            case .failure(let error): state.runtime.recordFailure(error.message)
+            case .success(let result): state.recordSuccess(result: result)
+            case .failure(let error): state.recordFailure(error.message)
             }
         }
     }

@@ -77,12 +77,9 @@ extension ArcanosCommand {
                 ),
             ]
             if let queue = status["queue"], queue != .null {
-                facts.append(
-                    (
-                        "queue",
-                        "\(queue["depth"].text) waiting, oldest \(queue["oldestQueuedAgeSeconds"].text) s, \(queue["inFlight"].text) in flight"
-                    )
-                )
+                let age = queue["oldestQueuedAgeSeconds"].map { $0 == .null ? "none waiting" : "\($0.text) s" } ?? "—"
+                let waiting = "\(queue["depth"].text) waiting (oldest: \(age))"
+                facts.append(("queue", "\(waiting), \(queue["inFlight"].text) in flight"))
             }
             if let supervisor = status["supervisor"], supervisor != .null {
                 facts.append(("supervisor", supervisor["state"].text))

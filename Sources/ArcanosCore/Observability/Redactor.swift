@@ -159,7 +159,7 @@ public struct Redactor: Sendable {
 
     enum Kind {
         case secret, prompt, plain
-        /// An id (`hb.request.id`, `job_id`): a single token is kept even when it looks opaque.
+        /// An id (`hb.request.id`, `job_id`, `heal.principal`): a single token is kept even when it looks opaque.
         case identifier
     }
 
@@ -174,7 +174,10 @@ public struct Redactor: Sendable {
         }
         let squashed = last.replacingOccurrences(of: "_", with: "").replacingOccurrences(of: "-", with: "")
         if Self.promptNames.contains(squashed) || squashed.hasSuffix("prompt") { return .prompt }
-        if last == "id" || last.hasSuffix("_id") || last.hasSuffix("-id") || name.hasSuffix("Id") { return .identifier }
+        if last == "id" || last.hasSuffix("_id") || last.hasSuffix("-id") || name.hasSuffix("Id") || last == "principal"
+        {
+            return .identifier
+        }
         return .plain
     }
 
@@ -227,7 +230,7 @@ public struct Redactor: Sendable {
         (#"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]+"#, "$1$2[redacted]"),
         // `api_key=…`, `"token": "…"`, `password: …`, `x-arcanos-automation: …`: keep the name.
         (
-            #"(?i)((?:api[_-]?keys?|apikey|access[_-]?key|secret[_-]?key|client[_-]?secret|secret|token|password|passwd|authorization|x-arcanos-automation|x-arcanos-confirm-token)["']?\s*[:=]\s*["']?)(?!\[redacted\])[^\s"',;&}]+"#,
+            #"(?i)((?:api[_-]?keys?|apikey|access[_-]?key|secret[_-]?key|client[_-]?secret|secret|token|password|passwd|authorization|x-arcanos-automation|x-arcanos-confirm-token)["']?\s*[:=]\s*["']?)(?!\[redacted\])[^\s"',;&}]{4,}"#,
             "$1[redacted]"
         ),
         // Well-known key formats.

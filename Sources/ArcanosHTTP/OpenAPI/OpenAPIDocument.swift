@@ -346,7 +346,7 @@ extension OpenAPIDocument {
                     [
                         "name": "view", "in": "query", "required": false,
                         "schema": ["type": "string", "enum": ["public", "detail"]],
-                        "description": "`detail` adds prompts previews, results and paths; needs an operator key.",
+                        "description": "`detail` adds input previews, results and paths; needs an operator key.",
                     ]
                 ],
                 "responses": [

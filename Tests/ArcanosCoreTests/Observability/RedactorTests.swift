@@ -48,6 +48,9 @@ import Testing
         #expect(self.redactor.redact(hex, named: "job_id") == hex)
         #expect(self.redactor.redact("Bearer \(hex)", named: "hb.request.id") != "Bearer \(hex)")
         #expect(self.redactor.redact(hex, named: "note") == Redactor.placeholder)
+        // The audit's principal names which operator key was used, by position: not a secret.
+        #expect(self.redactor.redact("api-key:2", named: "heal.principal") == "api-key:2")
+        #expect(self.redactor.redact("caller api-key:2 asked") == "caller api-key:2 asked")
     }
 
     @Test func replacesValuesUnderSecretNamesWhole() {

@@ -345,3 +345,25 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
         }
     }
 }
+
+/// Heals are counted where they are recorded: once per audit record, by the kind of caller and the outcome.
+@Suite struct MeteredAuditLogTests {
+    @Test func keepsTheContractAndCountsHealsBySourceAndOutcome() async throws {
+        try await AuditLogContract.verify(MeteredAuditLog(InMemoryHealAuditLog(), metrics: .disabled))
+
+        let exporter = PrometheusExporter()
+        let log = MeteredAuditLog(InMemoryHealAuditLog(), metrics: exporter.metrics)
+        for (index, principal) in ["api-key:1", "api-key:2", "watchdog", "gpt:g-secret-id"].enumerated() {
+            var record = AuditLogContract.sampleRecord(index: 1, at: Date())  // a planned heal
+            record.caller.principal = principal
+            if index == 2 { record.outcome = .failed }
+            try await log.append(record)
+        }
+        let metrics = try PrometheusTextParser(await exporter.exposition())
+        let heals = ArcanosMetrics.Name.heals
+        #expect(metrics.value(heals, ["source": "operator", "outcome": "planned"]) == 2)
+        #expect(metrics.value(heals, ["source": "watchdog", "outcome": "failed"]) == 1)
+        #expect(metrics.value(heals, ["source": "gpt", "outcome": "planned"]) == 1)
+        #expect(!metrics.samples.contains { $0.labels.values.contains { $0.contains("g-secret-id") } })
+    }
+}

@@ -159,7 +159,8 @@ struct ArcanosServer {
             ),
             pool: self.workers.supervisor,
             state: self.state,
-            audit: healAudit,
+            // Every heal, plan-only and watchdog ones too, counted in arcanos_heals_total{source, outcome}.
+            audit: MeteredAuditLog(healAudit, metrics: self.metrics.metrics),
             logger: logger
         )
         var dependencies = HTTPDependencies(

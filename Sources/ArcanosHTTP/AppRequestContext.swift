@@ -46,7 +46,10 @@ extension Date {
 extension Request {
     /// Decodes a JSON body strictly: malformed JSON, missing fields and wrong types are 400
     /// `invalid_request` with a message that names the field but never echoes the body.
-    public mutating func decodeJSON<Value: Decodable>(_ type: Value.Type, context: AppRequestContext) async throws -> Value {
+    public mutating func decodeJSON<Value: Decodable>(
+        _ type: Value.Type,
+        context: AppRequestContext
+    ) async throws -> Value {
         let buffer = try await self.collectBody(upTo: context.maxUploadSize)
         guard buffer.readableBytes > 0 else { throw ArcanosError.invalidRequest("request body must be a JSON object") }
         do {
@@ -72,7 +75,8 @@ extension Request {
             return "\(path(context.codingPath)) must be \(Self.describe(type))"
         case .dataCorrupted(let context):
             if let underlying = context.underlyingError as? ArcanosError { return underlying.message }
-            return context.codingPath.isEmpty ? "request body is not valid JSON" : "\(path(context.codingPath)) is invalid"
+            return context.codingPath.isEmpty
+                ? "request body is not valid JSON" : "\(path(context.codingPath)) is invalid"
         @unknown default:
             return "request body is invalid"
         }

@@ -17,7 +17,10 @@ public struct HTTPClientSelfTestTransport: SelfTestTransport {
 
     /// A client that never follows redirects, for callers without one (`arcanos selftest`). Shut it down.
     public static func makeHTTPClient() -> HTTPClient {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(5))
+        )
         // A server that is down is reported at once instead of after retrying until the connect timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -46,7 +49,11 @@ public struct HTTPClientSelfTestTransport: SelfTestTransport {
             for header in response.headers {
                 headers[header.name.lowercased()] = header.value
             }
-            return SelfTestHTTPResponse(statusCode: Int(response.status.code), headers: headers, body: Data(buffer: body))
+            return SelfTestHTTPResponse(
+                statusCode: Int(response.status.code),
+                headers: headers,
+                body: Data(buffer: body)
+            )
         } catch {
             throw Self.classify(error, request: request)
         }
@@ -55,7 +62,9 @@ public struct HTTPClientSelfTestTransport: SelfTestTransport {
     static func classify(_ error: any Error, request: SelfTestHTTPRequest) -> any Error {
         if let error = error as? SelfTestTransportError { return error }
         if error is CancellationError || Task.isCancelled { return CancellationError() }
-        if error is NIOTooManyBytesError { return SelfTestTransportError.responseTooLarge(limit: request.maximumResponseBytes) }
+        if error is NIOTooManyBytesError {
+            return SelfTestTransportError.responseTooLarge(limit: request.maximumResponseBytes)
+        }
         if let error = error as? HTTPClientError {
             switch error {
             case .cancelled: return CancellationError()

@@ -17,7 +17,8 @@ public struct OpenAIChatProvider: LLMProvider {
         /// Largest response body read before giving up on it as invalid.
         public var maximumResponseBytes: Int
 
-        public init(baseURL: String = "https://api.openai.com/v1", apiKey: String, maximumResponseBytes: Int = 4 << 20) {
+        public init(baseURL: String = "https://api.openai.com/v1", apiKey: String, maximumResponseBytes: Int = 4 << 20)
+        {
             self.baseURL = baseURL
             self.apiKey = apiKey
             self.maximumResponseBytes = maximumResponseBytes
@@ -165,7 +166,10 @@ private struct WireRequest: Encodable {
         case .text:
             self.response_format = nil
         case .jsonSchema(let name, let schema, let strict):
-            self.response_format = .init(type: "json_schema", json_schema: .init(name: name, schema: schema, strict: strict))
+            self.response_format = .init(
+                type: "json_schema",
+                json_schema: .init(name: name, schema: schema, strict: strict)
+            )
         }
         self.max_tokens = request.maxTokens
         self.temperature = request.temperature

@@ -133,7 +133,10 @@ public final class FakeOpenAIServer: Sendable {
             try await Task.sleep(for: delay)
             return Self.completionResponse(for: body, number: number, structuredContent: structured)
         case .error500:
-            return Self.json(.internalServerError, #"{"error":{"message":"mock upstream failure","type":"server_error"}}"#)
+            return Self.json(
+                .internalServerError,
+                #"{"error":{"message":"mock upstream failure","type":"server_error"}}"#
+            )
         case .rateLimited:
             var response = Self.json(.tooManyRequests, #"{"error":{"message":"mock rate limit","type":"rate_limit"}}"#)
             response.headers[.retryAfter] = "\(retryAfter)"
@@ -190,7 +193,10 @@ public final class FakeOpenAIServer: Sendable {
 
     private static func completionResponse(for body: ByteBuffer, number: Int, structuredContent: String) -> Response {
         guard let request = try? JSONDecoder().decode(WireRequest.self, from: body) else {
-            return Self.json(.badRequest, #"{"error":{"message":"invalid request body","type":"invalid_request_error"}}"#)
+            return Self.json(
+                .badRequest,
+                #"{"error":{"message":"invalid request body","type":"invalid_request_error"}}"#
+            )
         }
         let prompt = request.messages.last(where: { $0.role == "user" })?.content ?? ""
         let content =
@@ -214,6 +220,10 @@ public final class FakeOpenAIServer: Sendable {
     }
 
     private static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: text))
+        )
     }
 }

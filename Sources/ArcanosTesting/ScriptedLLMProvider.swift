@@ -41,7 +41,12 @@ public final class ScriptedLLMProvider: LLMProvider {
         self.callsContinuation.yield(request)
         switch step {
         case .answer(let text):
-            return LLMCompletion(id: "scripted-\(UUID().uuidString)", model: request.model, created: Date(), content: text)
+            return LLMCompletion(
+                id: "scripted-\(UUID().uuidString)",
+                model: request.model,
+                created: Date(),
+                content: text
+            )
         case .fail(let failure):
             throw failure
         case .hang:

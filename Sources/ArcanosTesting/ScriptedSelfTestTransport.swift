@@ -29,13 +29,19 @@ public final class ScriptedSelfTestTransport: SelfTestTransport {
 
     /// A 200 live answer from `model`.
     public static func answerHealthy(model: String = "mock-model") -> SelfTestHTTPResponse {
-        let body = #"{"result":"I am online.","activeModel":"\#(model)","module":"arcanos-core","meta":{"id":"x","created":"2026-01-01T00:00:00.000Z"}}"#
-        return SelfTestHTTPResponse(statusCode: 200, headers: ["content-type": "application/json"], body: Data(body.utf8))
+        let body =
+            #"{"result":"I am online.","activeModel":"\#(model)","module":"arcanos-core","meta":{"id":"x","created":"2026-01-01T00:00:00.000Z"}}"#
+        return SelfTestHTTPResponse(
+            statusCode: 200,
+            headers: ["content-type": "application/json"],
+            body: Data(body.utf8)
+        )
     }
 
     /// A 503 degraded answer for `reason`.
     public static func answerDegraded(reason: String = "server_error") -> SelfTestHTTPResponse {
-        let body = #"{"status":"degraded","message":"The AI model is unavailable.","fallbackMode":"mock","reason":"\#(reason)","data":null,"timestamp":"2026-01-01T00:00:00.000Z"}"#
+        let body =
+            #"{"status":"degraded","message":"The AI model is unavailable.","fallbackMode":"mock","reason":"\#(reason)","data":null,"timestamp":"2026-01-01T00:00:00.000Z"}"#
         return SelfTestHTTPResponse(
             statusCode: 503,
             headers: ["content-type": "application/json", "x-arcanos-degraded-reason": reason],

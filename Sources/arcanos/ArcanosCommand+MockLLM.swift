@@ -35,7 +35,11 @@ extension ArcanosCommand {
                 print("mock-llm listening on http://127.0.0.1:\(bound)/v1 (mode \(server.mode.rawValue))")
             }
             let group = ServiceGroup(
-                configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                configuration: .init(
+                    services: [application],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger
+                )
             )
             try await group.run()
         }

@@ -2,8 +2,8 @@ import ArcanosCore
 import ArcanosHTTP
 import ArcanosLLM
 import ArcanosStore
-import AsyncHTTPClient
 import ArgumentParser
+import AsyncHTTPClient
 import Configuration
 import Foundation
 import Logging
@@ -60,7 +60,8 @@ extension ArcanosCommand {
                         storage: SystemStateFile(directory: dataDirectory, name: HealthCheckLog.relativePath),
                         logger: logger
                     ),
-                state: self.noRecord ? nil : ArcanosServer.makeStateManager(dataDirectory: dataDirectory, logger: logger),
+                state: self.noRecord
+                    ? nil : ArcanosServer.makeStateManager(dataDirectory: dataDirectory, logger: logger),
                 logger: logger
             )
             let summary: SelfTestSummary

@@ -82,7 +82,9 @@ import Testing
 
     @Test func stopsRetryingWhenTheCallerIsCancelled() async throws {
         // A long backoff: the test would hit its time limit if cancellation did not cut it short.
-        let provider = ScriptedLLMProvider(whenEmpty: .fail(LLMFailure(.rateLimited, statusCode: 429, retryAfter: .seconds(8))))
+        let provider = ScriptedLLMProvider(
+            whenEmpty: .fail(LLMFailure(.rateLimited, statusCode: 429, retryAfter: .seconds(8)))
+        )
         let client = ResilientLLMClient(
             provider: provider,
             configuration: .init(models: ["primary"], callTimeout: .seconds(120), retry: .init(maxAttempts: 5)),

@@ -16,7 +16,11 @@ import Testing
     @Test func answersAPromptWithTheModelsText() async throws {
         let harness = RouterHarness(provider: ScriptedLLMProvider([.answer("Online and ready.")]))
         try await harness.makeApplication().test(.router) { client in
-            try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"Are you online?"}"#)) {
+            try await client.execute(
+                uri: "/ask",
+                method: .post,
+                body: ByteBuffer(string: #"{"prompt":"Are you online?"}"#)
+            ) {
                 response in
                 #expect(response.status == .ok)
                 let body = self.json(response.body)
@@ -69,7 +73,8 @@ import Testing
         let harness = RouterHarness(provider: ScriptedLLMProvider())
         let prompt = String(repeating: "a", count: 10_001)
         try await harness.makeApplication().test(.router) { client in
-            try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"\#(prompt)"}"#)) {
+            try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"\#(prompt)"}"#))
+            {
                 response in
                 #expect(response.status == .badRequest)
             }
@@ -80,7 +85,8 @@ import Testing
         let harness = RouterHarness(provider: ScriptedLLMProvider()) { $0.server.maximumBodyBytes = 1024 }
         let prompt = String(repeating: "a", count: 2000)
         try await harness.makeApplication().test(.router) { client in
-            try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"\#(prompt)"}"#)) {
+            try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"\#(prompt)"}"#))
+            {
                 response in
                 #expect(response.status == .contentTooLarge)
                 #expect(self.json(response.body)["error"] as? String == "payload_too_large")
@@ -200,7 +206,12 @@ import Testing
                 }
             }
             for key in ["key-one", "key-two"] {
-                try await client.execute(uri: "/ask", method: .post, headers: [.authorization: "Bearer \(key)"], body: body) {
+                try await client.execute(
+                    uri: "/ask",
+                    method: .post,
+                    headers: [.authorization: "Bearer \(key)"],
+                    body: body
+                ) {
                     #expect($0.status == .ok)
                 }
             }
@@ -218,7 +229,9 @@ import Testing
     }
 
     @Test func readinessFailsWithAReasonWhenTheDataDirectoryIsMissing() async throws {
-        let harness = RouterHarness(provider: nil) { $0.server.dataDirectory = "/nonexistent/arcanos-\(UUID().uuidString)" }
+        let harness = RouterHarness(provider: nil) {
+            $0.server.dataDirectory = "/nonexistent/arcanos-\(UUID().uuidString)"
+        }
         try await harness.makeApplication().test(.router) { client in
             try await client.execute(uri: "/ready", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)

@@ -60,13 +60,19 @@ import Testing
     }
 
     @Test func refusesANonLoopbackAddressWithoutKeys() throws {
-        let serve = try #require(try ArcanosCommand.parseAsRoot(["serve", "--host", "0.0.0.0"]) as? ArcanosCommand.Serve)
+        let serve = try #require(
+            try ArcanosCommand.parseAsRoot(["serve", "--host", "0.0.0.0"]) as? ArcanosCommand.Serve
+        )
         let refused = #expect(throws: ArcanosError.self) {
-            try serve.resolveConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: [:])))
+            try serve.resolveConfiguration(
+                reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: [:]))
+            )
         }
         #expect(refused?.message.contains("ARCANOS_API_KEYS") == true)
         let withKeys = try serve.resolveConfiguration(
-            reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: ["ARCANOS_API_KEYS": "k"]))
+            reader: ConfigReader(
+                provider: EnvironmentVariablesProvider(environmentVariables: ["ARCANOS_API_KEYS": "k"])
+            )
         )
         #expect(withKeys.server.host == "0.0.0.0")
         let allowed = try serve.resolveConfiguration(

@@ -65,7 +65,9 @@ import Testing
         #expect(try command.target(configuration) == "http://127.0.0.1:8181")
         configuration.selfTest.baseURL = "http://internal:1"
         #expect(try command.target(configuration) == "http://internal:1")
-        let withURL = try #require(try ArcanosCommand.parseAsRoot(["selftest", "--url", "ftp://x"]) as? ArcanosCommand.SelfTest)
+        let withURL = try #require(
+            try ArcanosCommand.parseAsRoot(["selftest", "--url", "ftp://x"]) as? ArcanosCommand.SelfTest
+        )
         #expect(throws: ValidationError.self) { try withURL.target(configuration) }
     }
 }

@@ -84,7 +84,8 @@ import Testing
                 let started = ContinuousClock.now
 
                 // Down from the start: the first periodic run fails, within two intervals.
-                let failed = try await self.first("failed self-test", in: failures, within: interval * 2 + .seconds(1)) {
+                let failed = try await self.first("failed self-test", in: failures, within: interval * 2 + .seconds(1))
+                {
                     $0.status == .fail
                 }
                 let failedAfter = started.duration(to: .now)

@@ -33,7 +33,11 @@ import Testing
 
         func makeApplication() async -> some ApplicationProtocol {
             await self.pipeline.serverRunning(host: "127.0.0.1", port: 8080)
-            let client = ResilientLLMClient(provider: nil, configuration: .init(models: ["test-model"]), logger: quietLogger)
+            let client = ResilientLLMClient(
+                provider: nil,
+                configuration: .init(models: ["test-model"]),
+                logger: quietLogger
+            )
             var dependencies = HTTPDependencies(
                 configuration: self.configuration,
                 askService: AskService(client: client),
@@ -136,8 +140,10 @@ import Testing
                 body: ByteBuffer(string: #"{"url":"http://evil.example"}"#)
             )
             #expect(response.status == .badRequest)
-            #expect(self.json(response.body)["message"] as? String
-                == "the self-test target is chosen by the server; the body takes no fields")
+            #expect(
+                self.json(response.body)["message"] as? String
+                    == "the self-test target is chosen by the server; the body takes no fields"
+            )
             #expect((self.json(response.body)["details"] as? [String: Any])?["unknownFields"] as? [String] == ["url"])
         }
     }

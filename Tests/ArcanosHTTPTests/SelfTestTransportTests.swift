@@ -12,14 +12,20 @@ import Testing
 /// promises (no redirects, a response cap, a per-prompt deadline) hold on real sockets.
 @Suite(.timeLimit(.minutes(1))) struct SelfTestTransportTests {
     /// Runs a server whose `/redirect/ask`, `/big/ask`, `/hang/ask` and `/ok/ask` misbehave as named.
-    func withServer<Result: Sendable>(_ body: @Sendable (_ baseURL: String) async throws -> Result) async throws -> Result {
+    func withServer<Result: Sendable>(
+        _ body: @Sendable (_ baseURL: String) async throws -> Result
+    ) async throws -> Result {
         let router = Router()
         router.post("/redirect/ask") { _, _ -> Response in
             Response(status: .found, headers: [.location: "/ok/ask"])
         }
         router.post("/big/ask") { _, _ -> Response in
             let body = #"{"result":""# + String(repeating: "a", count: 300 * 1024) + #""}"#
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body))
+            )
         }
         router.post("/hang/ask") { _, _ -> Response in
             try await Task.sleep(for: .seconds(3600))
@@ -51,13 +57,21 @@ import Testing
     }
 
     func request(_ url: String, timeout: Duration = .seconds(5)) -> SelfTestHTTPRequest {
-        SelfTestHTTPRequest(url: url, headers: [:], body: Data("{}".utf8), timeout: timeout, maximumResponseBytes: 256 * 1024)
+        SelfTestHTTPRequest(
+            url: url,
+            headers: [:],
+            body: Data("{}".utf8),
+            timeout: timeout,
+            maximumResponseBytes: 256 * 1024
+        )
     }
 
     @Test func aRedirectIsReturnedNotFollowedAndFailsThePrompt() async throws {
         let client = HTTPClientSelfTestTransport.makeHTTPClient()
         let transport = HTTPClientSelfTestTransport(httpClient: client)
-        let response = try await self.withServer { base in try await transport.post(self.request(base + "/redirect/ask")) }
+        let response = try await self.withServer { base in
+            try await transport.post(self.request(base + "/redirect/ask"))
+        }
         try await client.shutdown()
         #expect(response.statusCode == 302)
         #expect(response.headers["location"] == "/ok/ask")

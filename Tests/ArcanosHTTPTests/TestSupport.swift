@@ -65,7 +65,9 @@ struct RouterHarness {
 
 /// Configuration as `arcanos serve` reads it, from the given environment instead of the process's.
 func configuration(environment: [String: String]) throws -> AppConfiguration {
-    try AppConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: environment)))
+    try AppConfiguration(
+        reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: environment))
+    )
 }
 
 /// Runs the real server wiring (`ArcanosServer`, the same as `arcanos serve`) on an ephemeral loopback port.

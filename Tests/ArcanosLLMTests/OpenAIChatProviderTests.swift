@@ -1,8 +1,9 @@
 import ArcanosCore
-@testable import ArcanosLLM
 import ArcanosTesting
 import AsyncHTTPClient
 import Testing
+
+@testable import ArcanosLLM
 
 /// The real HTTP provider against the fake OpenAI-compatible server, through real sockets.
 @Suite(.timeLimit(.minutes(1))) struct OpenAIChatProviderTests {

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct AtomicFileTests {
     @Test func writeReplacesTheWholeFileAndLeavesNoTemporaryFile() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("arcanos-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("arcanos-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/state.json"
         try AtomicFile.write(Data(#"{"a":1}"#.utf8), to: path)
@@ -14,7 +15,8 @@ import Testing
     }
 
     @Test func quarantineMovesTheFileAsideWithATimestamp() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("arcanos-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("arcanos-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/state.json"
         try AtomicFile.write(Data("not json".utf8), to: path)

@@ -77,7 +77,9 @@ public final class AskService: Sendable {
         now: Date,
         instant: ContinuousClock.Instant = .now
     ) -> DegradedAnswer {
-        let cached = prompt.flatMap { prompt in self.cache.withLock { $0.value(for: Self.cacheKey(prompt), now: instant) } }
+        let cached = prompt.flatMap { prompt in
+            self.cache.withLock { $0.value(for: Self.cacheKey(prompt), now: instant) }
+        }
         let mode: FallbackMode
         let data: DegradedAnswer.Payload?
         let message: String
@@ -172,7 +174,8 @@ extension LLMFailure {
         if let failure = error as? LLMFailure {
             self = failure
         } else if let error = error as? ArcanosError, error.code == .llmUnavailable || error.code == .circuitOpen {
-            self = (error.underlying as? LLMFailure) ?? LLMFailure(error.code == .circuitOpen ? .circuitOpen : .connection)
+            self =
+                (error.underlying as? LLMFailure) ?? LLMFailure(error.code == .circuitOpen ? .circuitOpen : .connection)
             if self.retryAfter == nil { self.retryAfter = error.retryAfter }
         } else {
             return nil

@@ -174,7 +174,8 @@ public actor SelfTestPipeline {
             self.logger.info("self-test passed", metadata: metadata)
         } else {
             var metadata = metadata
-            metadata["self_test.failures"] = "\(summary.results.filter { !$0.success }.map { "\($0.id): \($0.message)" })"
+            metadata["self_test.failures"] =
+                "\(summary.results.filter { !$0.success }.map { "\($0.id): \($0.message)" })"
             self.logger.warning("self-test failed", metadata: metadata)
         }
         do {
@@ -282,7 +283,10 @@ public actor SelfTestPipeline {
 
     /// Every summary from now on, as runs complete (tests and tools wait on this instead of polling).
     public func completions() -> AsyncStream<SelfTestSummary> {
-        let (stream, continuation) = AsyncStream.makeStream(of: SelfTestSummary.self, bufferingPolicy: .bufferingNewest(16))
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: SelfTestSummary.self,
+            bufferingPolicy: .bufferingNewest(16)
+        )
         let id = UUID()
         self.subscribers[id] = continuation
         continuation.onTermination = { _ in

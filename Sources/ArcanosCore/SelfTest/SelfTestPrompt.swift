@@ -76,7 +76,9 @@ public struct SelfTestPrompt: Sendable, Hashable, Codable {
                 throw SelfTestPromptListError("\(position) must be 1 to \(Self.maximumPromptLength) characters")
             }
             guard prompt.expectation.count <= Self.maximumExpectationLength else {
-                throw SelfTestPromptListError("\(position) has an expectation over \(Self.maximumExpectationLength) characters")
+                throw SelfTestPromptListError(
+                    "\(position) has an expectation over \(Self.maximumExpectationLength) characters"
+                )
             }
         }
         guard Set(prompts.map(\.id)).count == prompts.count else {

@@ -35,7 +35,10 @@ public struct SelfTestHTTPResponse: Sendable, Hashable {
 
     public init(statusCode: Int, headers: [String: String] = [:], body: Data) {
         self.statusCode = statusCode
-        self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
+        self.headers = Dictionary(
+            headers.map { ($0.key.lowercased(), $0.value) },
+            uniquingKeysWith: { _, last in last }
+        )
         self.body = body
     }
 }

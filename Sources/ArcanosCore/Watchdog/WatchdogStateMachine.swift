@@ -111,7 +111,12 @@ public struct WatchdogStateMachine: Sendable, Hashable {
                     exhausted
                     ? "\(self.ineffectiveHeals) heals in a row did not bring severity down"
                     : "the recovery plan does not call for a restart (\(recommendedAction.rawValue))"
-                self.lastAction = LastAction(kind: Action.escalate.rawValue, at: now, severity: severity, detail: detail)
+                self.lastAction = LastAction(
+                    kind: Action.escalate.rawValue,
+                    at: now,
+                    severity: severity,
+                    detail: detail
+                )
                 return .escalate
             }
             self.lastAction = LastAction(kind: Action.heal.rawValue, at: now, severity: severity)

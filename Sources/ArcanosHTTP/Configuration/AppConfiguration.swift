@@ -34,7 +34,9 @@ public struct AppConfiguration: Sendable {
 
         public init() {}
 
-        public var policy: APIKeyPolicy { APIKeyPolicy(keys: self.apiKeys, allowUnauthenticated: self.allowUnauthenticated) }
+        public var policy: APIKeyPolicy {
+            APIKeyPolicy(keys: self.apiKeys, allowUnauthenticated: self.allowUnauthenticated)
+        }
     }
 
     public struct Model: Sendable {

@@ -37,7 +37,10 @@ struct AskRequest: Decodable {
             guard let prompt = request.uri.queryParameters["prompt"] else {
                 throw ArcanosError.invalidRequest("prompt is required")
             }
-            return try AskInput(prompt: String(prompt), sessionId: request.uri.queryParameters["sessionId"].map(String.init))
+            return try AskInput(
+                prompt: String(prompt),
+                sessionId: request.uri.queryParameters["sessionId"].map(String.init)
+            )
         }
         let body = try await request.decodeJSON(AskRequest.self, context: context)
         switch body.metadata {

@@ -37,7 +37,11 @@ struct HealthController {
             reasons += await component.notReadyReasons()
         }
         if reasons.isEmpty {
-            return EditedResponse(status: .ok, headers: [.cacheControl: "no-store"], response: .init(status: "ready", reasons: []))
+            return EditedResponse(
+                status: .ok,
+                headers: [.cacheControl: "no-store"],
+                response: .init(status: "ready", reasons: [])
+            )
         }
         return EditedResponse(
             status: .serviceUnavailable,

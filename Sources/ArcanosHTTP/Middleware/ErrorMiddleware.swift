@@ -21,7 +21,9 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             {
                 context.logger.error(
                     "request failed",
-                    metadata: ["error.code": "\(error.code.rawValue)", "error": "\(error.underlying.map { "\($0)" } ?? "")"]
+                    metadata: [
+                        "error.code": "\(error.code.rawValue)", "error": "\(error.underlying.map { "\($0)" } ?? "")",
+                    ]
                 )
             }
             throw error

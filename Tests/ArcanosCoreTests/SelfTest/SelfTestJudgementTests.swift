@@ -1,7 +1,8 @@
-@testable import ArcanosCore
 import ArcanosTesting
 import Foundation
 import Testing
+
+@testable import ArcanosCore
 
 @Suite struct SelfTestJudgementTests {
     static func response(_ status: Int, _ body: String, headers: [String: String] = [:]) -> SelfTestHTTPResponse {
@@ -9,23 +10,36 @@ import Testing
     }
 
     @Test func aLiveAnswerPasses() {
-        let verdict = SelfTestPipeline.judge(ScriptedSelfTestTransport.answerHealthy(model: "m1"), maximumResponseBytes: 1024)
+        let verdict = SelfTestPipeline.judge(
+            ScriptedSelfTestTransport.answerHealthy(model: "m1"),
+            maximumResponseBytes: 1024
+        )
         #expect(verdict == .init(statusCode: 200, success: true, message: "ok", activeModel: "m1"))
     }
 
     @Test(arguments: [
-        (response(503, #"{"status":"degraded","reason":"timeout"}"#, headers: ["X-Arcanos-Degraded-Reason": "timeout"]),
-         "degraded answer (reason: timeout)"),
+        (
+            response(
+                503,
+                #"{"status":"degraded","reason":"timeout"}"#,
+                headers: ["X-Arcanos-Degraded-Reason": "timeout"]
+            ),
+            "degraded answer (reason: timeout)"
+        ),
         // A degraded body is a failure even if some proxy turned the status into 200.
-        (response(200, #"{"status":"degraded","reason":"circuit_open","data":{"result":"cached"}}"#),
-         "degraded answer (reason: circuit_open)"),
+        (
+            response(200, #"{"status":"degraded","reason":"circuit_open","data":{"result":"cached"}}"#),
+            "degraded answer (reason: circuit_open)"
+        ),
         (response(401, #"{"error":"unauthorized","message":"x"}"#), "HTTP 401 (unauthorized)"),
         (response(302, ""), "HTTP 302"),
         (response(500, "<html>oops</html>"), "HTTP 500"),
         (response(200, "not json"), "HTTP 200 without a model answer"),
         (response(200, #"{"result":"   "}"#), "HTTP 200 without a model answer"),
-        (response(503, #"{"status":"degraded","reason":"<script>alert(1)</script>"}"#),
-         "degraded answer (reason: unknown)"),
+        (
+            response(503, #"{"status":"degraded","reason":"<script>alert(1)</script>"}"#),
+            "degraded answer (reason: unknown)"
+        ),
     ])
     func everythingButALiveAnswerFails(response: SelfTestHTTPResponse, message: String) {
         let verdict = SelfTestPipeline.judge(response, maximumResponseBytes: 1024)
@@ -51,11 +65,15 @@ import Testing
     }
 
     @Test func promptsParseFromStringsAndObjects() throws {
-        let prompts = try SelfTestPrompt.parseList(#"["Are you up?", {"id":"json","prompt":"Answer {}","expectation":"JSON"}]"#)
-        #expect(prompts == [
-            SelfTestPrompt(id: "prompt-1", prompt: "Are you up?", expectation: "a live answer"),
-            SelfTestPrompt(id: "json", prompt: "Answer {}", expectation: "JSON"),
-        ])
+        let prompts = try SelfTestPrompt.parseList(
+            #"["Are you up?", {"id":"json","prompt":"Answer {}","expectation":"JSON"}]"#
+        )
+        #expect(
+            prompts == [
+                SelfTestPrompt(id: "prompt-1", prompt: "Are you up?", expectation: "a live answer"),
+                SelfTestPrompt(id: "json", prompt: "Answer {}", expectation: "JSON"),
+            ]
+        )
     }
 
     @Test(arguments: [

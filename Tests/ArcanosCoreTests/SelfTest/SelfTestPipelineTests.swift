@@ -104,14 +104,20 @@ import Testing
     }
 
     @Test func aDegradedAnswerFailsAndTheFailureIsMirrored() async throws {
-        let transport = ScriptedSelfTestTransport { _ in ScriptedSelfTestTransport.answerDegraded(reason: "server_error") }
+        let transport = ScriptedSelfTestTransport { _ in
+            ScriptedSelfTestTransport.answerDegraded(reason: "server_error")
+        }
         let harness = self.makeHarness(transport: transport)
         await harness.pipeline.serverRunning(host: "127.0.0.1", port: 8123)
         let summary = try await harness.pipeline.run(triggeredBy: .interval)
 
         #expect(summary.status == .fail)
         #expect(summary.failCount == 3)
-        #expect(summary.results.allSatisfy { $0.statusCode == 503 && $0.message == "degraded answer (reason: server_error)" })
+        #expect(
+            summary.results.allSatisfy {
+                $0.statusCode == 503 && $0.message == "degraded answer (reason: server_error)"
+            }
+        )
         #expect(summary.results.allSatisfy { $0.activeModel == nil })
         let state = try self.object(harness.stateStorage.contents)
         #expect(state["selfTest"]?["status"] == "fail")

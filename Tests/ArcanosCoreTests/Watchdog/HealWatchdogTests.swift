@@ -1,4 +1,3 @@
-@testable import ArcanosCore
 import ArcanosTesting
 import Clocks
 import Foundation
@@ -7,6 +6,8 @@ import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Synchronization
 import Testing
+
+@testable import ArcanosCore
 
 /// The watchdog over the real heal path (`HealService`, `WorkerStatusService`, the audit, the state manager),
 /// with a pool whose health the test controls. Checks are injected ticks: `check()` is called directly.
@@ -48,7 +49,12 @@ import Testing
         func status(now: Date) -> (runtime: WorkerRuntimeStatus, supervisor: WorkerSupervisorStatus) {
             let state = self.state.withLock { $0 }
             let ids = (1...self.configured).map { "arcanos-worker-\($0)" }
-            var runtime = WorkerRuntimeStatus(enabled: true, model: "mock-model", configuredCount: self.configured, workerIds: ids)
+            var runtime = WorkerRuntimeStatus(
+                enabled: true,
+                model: "mock-model",
+                configuredCount: self.configured,
+                workerIds: ids
+            )
             runtime.started = true
             runtime.activeListeners = state.active
             let supervisor = WorkerSupervisorStatus(
@@ -151,7 +157,10 @@ import Testing
         #expect(record.plan.recommendedAction == .restartWorkers)
         #expect(record.verification?.verified == true)
         // The same lastHeal the route writes, with the watchdog as the confirmation.
-        let state = try JSONDecoder().decode(JSONValue.self, from: Data(try #require(harness.stateStorage.contents).utf8))
+        let state = try JSONDecoder().decode(
+            JSONValue.self,
+            from: Data(try #require(harness.stateStorage.contents).utf8)
+        )
         #expect(state["workers"]?["lastHeal"]?["confirmation"]?["status"] == "watchdog")
         #expect(state["workers"]?["lastHeal"]?["verified"] == true)
 

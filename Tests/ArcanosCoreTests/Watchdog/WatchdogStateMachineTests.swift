@@ -33,13 +33,17 @@ import Testing
     @Test func planModeOnlyEverPlansEveryThirdCriticalCheck() {
         let actions = self.run(.plan, Self.critical).actions
         #expect(!actions.contains(.heal))
-        #expect(actions.enumerated().filter { $0.element == .plan }.map(\.offset) == Array(stride(from: 2, to: 30, by: 3)))
+        #expect(
+            actions.enumerated().filter { $0.element == .plan }.map(\.offset) == Array(stride(from: 2, to: 30, by: 3))
+        )
     }
 
     @Test func twoCriticalChecksAreNotEnough() {
-        #expect(self.run(.execute, [.critical, .critical, .warning, .critical, .critical, .ok]).actions.allSatisfy {
-            $0 == .none
-        })
+        #expect(
+            self.run(.execute, [.critical, .critical, .warning, .critical, .critical, .ok]).actions.allSatisfy {
+                $0 == .none
+            }
+        )
     }
 
     @Test func executeHealsOnTheThirdConsecutiveCriticalCheck() {
@@ -63,12 +67,15 @@ import Testing
         #expect(recovering.check(severity: .warning, recommendedAction: .monitor, now: self.now) == .recovered)
         #expect(!recovering.escalated)
         #expect(recovering.ineffectiveHeals == 0)
-        let again = (0..<3).map { _ in recovering.check(severity: .critical, recommendedAction: .restartWorkers, now: self.now) }
+        let again = (0..<3).map { _ in
+            recovering.check(severity: .critical, recommendedAction: .restartWorkers, now: self.now)
+        }
         #expect(again == [.none, .none, .heal])
     }
 
     @Test func aHealThatHelpedResetsThePatience() {
-        let severities: [HealSeverity] = [.critical, .critical, .critical, .critical, .critical, .critical, .ok]
+        let severities: [HealSeverity] =
+            [.critical, .critical, .critical, .critical, .critical, .critical, .ok]
             + Array(repeating: .critical, count: 6)
         let actions = self.run(.execute, severities).actions
         // heal, heal (first ineffective), recovery, then two more heals before any escalation.

@@ -18,6 +18,11 @@ public final class SQLiteHealAuditLog: AuditLog {
     public convenience init(path: String) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // As the job store: in WAL mode a committed record survives a process crash without an fsync per
+            // insert; only an OS crash or power loss can drop the last ones.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

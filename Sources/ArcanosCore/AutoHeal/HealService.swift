@@ -59,6 +59,8 @@ public final class HealService: Sendable {
     struct RestartOutcome: Sendable {
         var summary: StartWorkersSummary
         var verification: HealVerification
+        var restartMs: String
+        var verifyMs: String
     }
 
     public let configuration: Configuration
@@ -70,7 +72,8 @@ public final class HealService: Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Date
     private let limiter: Mutex<HealRateLimiter<ContinuousClock.Instant>>
-    private let inFlight = Mutex<Task<RestartOutcome, Never>?>(nil)
+    /// The restart running now; requests that arrive while it runs await its outcome instead of restarting.
+    private let inFlight = Mutex<OneShot<RestartOutcome>?>(nil)
     private let observer: (@Sendable (Event) -> Void)?
 
     /// Moments of a heal, for tests and metrics.
@@ -129,7 +132,10 @@ public final class HealService: Sendable {
     public func heal(_ request: HealRequest, caller: HealAuditRecord.Caller) async throws -> Response {
         try self.checkRateLimit(principal: caller.principal)
         let requestedAt = self.now()
+        let clock = ContinuousClock()
+        let start = clock.now
         let (planned, snapshot) = await self.plan()
+        let plannedAt = clock.now
         let decision = HealDecision.decide(request, confirmation: caller.confirmation)
         var report = DecisionReport(
             execute: decision.executes,
@@ -142,19 +148,18 @@ public final class HealService: Sendable {
         var execution: Execution?
         var restartSummary: StartWorkersSummary?
         var verification: HealVerification?
+        var executedAt: Date?
+        var restartTimings: (restart: String, verify: String)?
         if decision.executes {
             if let refusal = self.refusal(snapshot: snapshot, force: request.force) {
                 report.outcome = .refused
                 report.detail = refusal
                 self.logger.warning("heal refused", metadata: ["heal.reason": "\(refusal)"])
             } else if let pool = self.pool {
-                let (outcome, shared) = await self.restart(
-                    pool: pool,
-                    plan: planned.plan,
-                    confirmation: caller.confirmation,
-                    force: request.force
-                )
+                executedAt = self.now()
+                let (outcome, shared) = await self.restart(pool: pool, force: request.force)
                 report.outcome = shared ? .joined : .executed
+                restartTimings = (outcome.restartMs, outcome.verifyMs)
                 restartSummary = outcome.summary
                 verification = outcome.verification
                 execution = Execution(
@@ -182,6 +187,19 @@ public final class HealService: Sendable {
             restart: restartSummary,
             verification: verification
         )
+        let auditStart = clock.now
+        // The request that ran the restart records it in systemState.json, beside its audit write.
+        async let persisted: String? =
+            if report.outcome == .executed, let verification, let executedAt {
+                self.persistLastHeal(
+                    plan: planned.plan,
+                    confirmation: caller.confirmation,
+                    verification: verification,
+                    executedAt: executedAt
+                )
+            } else {
+                nil
+            }
         var auditId: String?
         do {
             auditId = try await self.audit.append(record).id
@@ -192,13 +210,26 @@ public final class HealService: Sendable {
                 metadata: ["error": "\(error)", "heal.plan_id": "\(planned.plan.planId)"]
             )
         }
-        self.logger.info(
+        let auditMs = Self.milliseconds(auditStart, clock.now)
+        let persistMs = await persisted
+        var metadata: Logger.Metadata = [
+            "heal.plan_id": "\(planned.plan.planId)", "heal.severity": "\(planned.plan.severity.rawValue)",
+            "heal.source": "\(planned.plan.source.rawValue)", "heal.outcome": "\(report.outcome.rawValue)",
+            "heal.principal": "\(caller.principal)", "confirmation.status": "\(caller.confirmation.status)",
+            "heal.plan_ms": "\(Self.milliseconds(start, plannedAt))", "heal.audit_ms": "\(auditMs)",
+            "heal.total_ms": "\(Self.milliseconds(start, clock.now))",
+        ]
+        if let restartTimings, report.outcome == .executed {
+            metadata["heal.restart_ms"] = "\(restartTimings.restart)"
+            metadata["heal.verify_ms"] = "\(restartTimings.verify)"
+            metadata["heal.verified"] = "\(verification?.verified ?? false)"
+        }
+        if let persistMs { metadata["heal.persist_ms"] = "\(persistMs)" }
+        // Executed heals are what an operator looks for in the log; plans are routine.
+        self.logger.log(
+            level: report.outcome == .executed ? .notice : .info,
             "heal request handled",
-            metadata: [
-                "heal.plan_id": "\(planned.plan.planId)", "heal.severity": "\(planned.plan.severity.rawValue)",
-                "heal.source": "\(planned.plan.source.rawValue)", "heal.outcome": "\(report.outcome.rawValue)",
-                "heal.principal": "\(caller.principal)", "confirmation.status": "\(caller.confirmation.status)",
-            ]
+            metadata: metadata
         )
         let runtime: WorkerStatusPayload.Runtime? =
             if execution != nil, let pool = self.pool {
@@ -228,68 +259,67 @@ public final class HealService: Sendable {
         return nil
     }
 
-    /// Restarts the pool, or joins the restart already running. The first request's plan and confirmation
-    /// go into `workers.lastHeal`; every request gets the same summary and verification.
-    private func restart(
-        pool: any WorkerPoolControlling,
-        plan: RecoveryPlan,
-        confirmation: HealConfirmation,
-        force: Bool
-    ) async -> (RestartOutcome, shared: Bool) {
-        let (task, shared) = self.inFlight.withLock { inFlight -> (Task<RestartOutcome, Never>, Bool) in
+    /// Restarts the pool, or joins the restart already running: every request gets the same summary and
+    /// verification. The leader runs the restart in its own task (no hop to another one) and hands the outcome
+    /// to the others through a `OneShot`; it never throws, so the `OneShot` is always resolved.
+    private func restart(pool: any WorkerPoolControlling, force: Bool) async -> (RestartOutcome, shared: Bool) {
+        let (flight, shared) = self.inFlight.withLock { inFlight -> (OneShot<RestartOutcome>, Bool) in
             if let running = inFlight { return (running, true) }
-            let task = Task {
-                await self.performRestart(pool: pool, plan: plan, confirmation: confirmation, force: force)
-            }
-            inFlight = task
-            return (task, false)
+            let flight = OneShot<RestartOutcome>()
+            inFlight = flight
+            return (flight, false)
         }
         self.observer?(shared ? .restartJoined : .restartStarted)
-        return (await task.value, shared)
-    }
+        if shared { return (await flight.value, true) }
 
-    private func performRestart(
-        pool: any WorkerPoolControlling,
-        plan: RecoveryPlan,
-        confirmation: HealConfirmation,
-        force: Bool
-    ) async -> RestartOutcome {
-        let startedAt = self.now()
+        let clock = ContinuousClock()
+        let restartStart = clock.now
         // Only `force` clears a tripped storm guard; without it a tripped guard was refused before this point.
         let summary = await pool.restart(resetStormGuard: force)
+        let verifyStart = clock.now
         let verification = await self.verify(pool: pool)
-        // Cleared before persisting: a heal that arrives from here on starts a fresh restart.
-        self.inFlight.withLock { $0 = nil }
-        self.logger.notice(
-            "worker pool restarted by heal",
-            metadata: [
-                "heal.plan_id": "\(plan.planId)", "heal.verified": "\(verification.verified)",
-                "workers.active": "\(verification.activeWorkers)",
-                "workers.configured": "\(verification.configuredWorkers)",
-            ]
+        let outcome = RestartOutcome(
+            summary: summary,
+            verification: verification,
+            restartMs: Self.milliseconds(restartStart, verifyStart),
+            verifyMs: Self.milliseconds(verifyStart, clock.now)
         )
-        if let state = self.state {
-            let lastHeal: JSONValue = [
-                "executedAt": .string(SystemStateManager.timestamp(startedAt)),
-                "planId": .string(plan.planId),
-                "severity": .string(plan.severity.rawValue),
-                "recommendedAction": .string(plan.recommendedAction.rawValue),
-                "source": .string(plan.source.rawValue),
-                "confirmation": [
-                    "status": .string(confirmation.status),
-                    "gptId": confirmation.gptId.map(JSONValue.string) ?? .null,
-                    "trustedAutomation": .bool(confirmation.trustedAutomation),
-                ],
-                "verified": .bool(verification.verified),
-            ]
-            do {
-                try await state.set(lastHeal, at: ["workers", "lastHeal"])
-            } catch {
-                self.logger.error("could not persist workers.lastHeal", metadata: ["error": "\(error)"])
-            }
-        }
+        // Cleared before resolving: a heal that arrives from here on starts a fresh restart.
+        self.inFlight.withLock { $0 = nil }
+        flight.resolve(outcome)
         self.observer?(.restartFinished(verified: verification.verified))
-        return RestartOutcome(summary: summary, verification: verification)
+        return (outcome, false)
+    }
+
+    /// Merges `workers.lastHeal` into systemState.json: once per restart, by the request that ran it.
+    private func persistLastHeal(
+        plan: RecoveryPlan,
+        confirmation: HealConfirmation,
+        verification: HealVerification,
+        executedAt: Date
+    ) async -> String {
+        guard let state = self.state else { return "0" }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let lastHeal: JSONValue = [
+            "executedAt": .string(SystemStateManager.timestamp(executedAt)),
+            "planId": .string(plan.planId),
+            "severity": .string(plan.severity.rawValue),
+            "recommendedAction": .string(plan.recommendedAction.rawValue),
+            "source": .string(plan.source.rawValue),
+            "confirmation": [
+                "status": .string(confirmation.status),
+                "gptId": confirmation.gptId.map(JSONValue.string) ?? .null,
+                "trustedAutomation": .bool(confirmation.trustedAutomation),
+            ],
+            "verified": .bool(verification.verified),
+        ]
+        do {
+            try await state.set(lastHeal, at: ["workers", "lastHeal"])
+        } catch {
+            self.logger.error("could not persist workers.lastHeal", metadata: ["error": "\(error)"])
+        }
+        return Self.milliseconds(start, clock.now)
     }
 
     /// Active workers == configured, waiting up to `verificationTimeout` for replacements to register.
@@ -302,9 +332,17 @@ public final class HealService: Sendable {
                 configuredWorkers: runtime.configuredCount,
                 checkedAt: self.now()
             )
-            if verification.verified || ContinuousClock.now >= deadline { return verification }
-            try? await Task.sleep(for: .milliseconds(10))
+            if verification.verified || ContinuousClock.now >= deadline || Task.isCancelled { return verification }
+            // Replacements register within a few milliseconds; a coarse poll would add its whole period.
+            try? await Task.sleep(for: .milliseconds(1))
         }
+    }
+}
+
+extension HealService {
+    /// Milliseconds between two instants, with one decimal, for log metadata.
+    static func milliseconds(_ start: ContinuousClock.Instant, _ end: ContinuousClock.Instant) -> String {
+        String(format: "%.1f", start.duration(to: end).seconds * 1000)
     }
 }
 

@@ -54,11 +54,22 @@ import Testing
         #expect(await self.failure(mode: mode)?.kind == .invalidResponse)
     }
 
-    @Test func givesUpOnAHangingServerAtTheDeadline() async {
-        let start = ContinuousClock.now
-        let failure = await self.failure(mode: .hang, timeout: .milliseconds(300))
+    @Test func givesUpOnAHangingServerAtTheDeadline() async throws {
+        let fake = FakeOpenAIServer(mode: .hang)
+        let (failure, elapsed) = try await fake.withRunning { baseURL in
+            let provider = OpenAIChatProvider(httpClient: .shared, configuration: .init(baseURL: baseURL, apiKey: "k"))
+            let start = ContinuousClock.now
+            do {
+                _ = try await provider.complete(self.request, timeout: .milliseconds(300))
+                return (LLMFailure?.none, start.duration(to: .now))
+            } catch {
+                return (error as? LLMFailure, start.duration(to: .now))
+            }
+        }
         #expect(failure?.kind == .timeout)
-        #expect(start.duration(to: .now) < .seconds(3))
+        #expect(elapsed >= .milliseconds(300))
+        // An upper bound far below the hour the fake would hold the request, with room for a loaded machine.
+        #expect(elapsed < .seconds(3))
     }
 
     @Test func anUnreachableServerIsAConnectionFailure() async throws {

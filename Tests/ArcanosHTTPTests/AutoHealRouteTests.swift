@@ -522,7 +522,8 @@ import Testing
         let harness = Harness()
         try await harness.makeApplication().test(.router) { client in
             try await client.execute(uri: "/workers/status?view=detail", method: .get) {
-                #expect($0.status == .unauthorized)
+                #expect($0.status == .forbidden)
+                #expect(Self.json($0.body)["error"]?.text == "forbidden")
             }
         }
     }

@@ -64,7 +64,8 @@ struct AutoHealController {
             return
         }
         guard let address = context.remoteAddress?.ipAddress, APIKeyPolicy.isLoopback(address) else {
-            throw ArcanosError(.unauthorized, "The detail view needs an operator key or a loopback client")
+            // No key could help here: without configured keys only a loopback peer may see the detail.
+            throw ArcanosError(.forbidden, "The detail view is only served to loopback clients when no keys are set")
         }
     }
 

@@ -517,6 +517,33 @@ import Testing
         }
     }
 
+    @Test func thePublicStatusNeverShowsTheTrustedGPTIdThatHealed() async throws {
+        let harness = Harness { $0.auth.apiKeys = ["operator-key"] }
+        try await harness.state.load()
+        try await harness.makeApplication().test(.router) { client in
+            try await client.execute(
+                uri: "/workers/heal",
+                method: .post,
+                headers: Self.headers(Self.trusted + [("authorization", "Bearer operator-key")])
+            ) { response in
+                #expect(Self.json(response.body)[path: "execution.confirmation.status"]?.text == "trusted-gpt")
+            }
+            try await client.execute(uri: "/workers/status", method: .get) { response in
+                #expect(!String(buffer: response.body).contains(Self.trustedID))
+                let body = Self.json(response.body)
+                #expect(body[path: "lastHeal.confirmation.status"]?.text == "trusted-gpt")
+                #expect(body[path: "lastHeal.confirmation.gptId"] == .null)
+            }
+            try await client.execute(
+                uri: "/workers/status?view=detail",
+                method: .get,
+                headers: Self.headers([("authorization", "Bearer operator-key")])
+            ) { response in
+                #expect(Self.json(response.body)[path: "lastHeal.confirmation.gptId"]?.text == Self.trustedID)
+            }
+        }
+    }
+
     @Test func withoutKeysTheDetailViewIsForLoopbackPeersOnly() async throws {
         // Router tests have no peer address, so they are not loopback.
         let harness = Harness()

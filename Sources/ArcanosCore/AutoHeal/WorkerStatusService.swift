@@ -347,7 +347,18 @@ public struct WorkerStatusPayload: Sendable, Encodable {
             )
         }
         self.supervisor = snapshot.supervisor
-        self.lastHeal = snapshot.lastHeal
+        self.lastHeal = view == .detail ? snapshot.lastHeal : snapshot.lastHeal.map(Self.publicLastHeal)
+    }
+
+    /// `lastHeal` without the GPT id that confirmed it: a trusted id is a credential (sent as `x-gpt-id` it
+    /// passes the confirmation gate), and the public view is unauthenticated.
+    static func publicLastHeal(_ lastHeal: JSONValue) -> JSONValue {
+        guard case .object(var object) = lastHeal, case .object(var confirmation)? = object["confirmation"] else {
+            return lastHeal
+        }
+        if confirmation["gptId"] != nil { confirmation["gptId"] = .null }
+        object["confirmation"] = .object(confirmation)
+        return .object(object)
     }
 
     enum CodingKeys: String, CodingKey {

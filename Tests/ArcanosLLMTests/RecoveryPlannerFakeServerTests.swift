@@ -83,7 +83,8 @@ import Testing
         )
         #expect(result.ai == .timeout)
         #expect(result.plan.source == .heuristic)
-        #expect(elapsed < .seconds(2))
+        // Far below the 30 s the other timeout allows, with room for a loaded machine running every suite.
+        #expect(elapsed < .seconds(10))
     }
 
     @Test func aHangingServerGivesTheHeuristicWithinTheModelTimeout() async throws {
@@ -94,6 +95,7 @@ import Testing
         )
         #expect(result.ai == .timeout)
         #expect(result.plan.source == .heuristic)
-        #expect(elapsed < .seconds(2))
+        // Far below the 30 s the other timeout allows, with room for a loaded machine running every suite.
+        #expect(elapsed < .seconds(10))
     }
 }

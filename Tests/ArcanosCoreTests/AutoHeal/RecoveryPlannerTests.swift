@@ -154,7 +154,8 @@ import Testing
         #expect(result.ai == .timeout)
         #expect(result.plan.source == .heuristic)
         #expect(elapsed >= .milliseconds(200))
-        #expect(elapsed < .seconds(2))
+        // Far below the 30 s the other timeout allows, with room for a loaded machine running every suite.
+        #expect(elapsed < .seconds(10))
     }
 
     struct InvalidRow: Sendable, CustomTestStringConvertible {

@@ -4,9 +4,9 @@
 # under .build. The server is the `arcanos` binary already built (ARCANOS_BIN, default the debug build), with
 # a fake model from `arcanos mock-llm`; both are stopped at the end.
 #
-# Schemathesis checks run (see README "API contract"): not_a_server_error, status_code_conformance,
+# Schemathesis checks run (see README "Operating it"): not_a_server_error, status_code_conformance,
 # content_type_conformance, response_headers_conformance, response_schema_conformance, ignored_auth,
-# missing_required_header, unsupported_method. Left out: negative_data_rejection and positive_data_acceptance
+# missing_required_header, unsupported_method, allow_header_conformance. Left out: negative_data_rejection and positive_data_acceptance
 # (the schema cannot express every rule the server enforces, e.g. "not only whitespace"),
 # use_after_free / ensure_resource_availability / object_level_authorization (no deletable resources and one
 # operator principal).
@@ -63,7 +63,7 @@ fi
 echo "== schemathesis"
 status=0
 "$VENV/bin/st" run "$base/openapi.json" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,ignored_auth,missing_required_header,unsupported_method \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,ignored_auth,missing_required_header,unsupported_method,allow_header_conformance \
     --header "Authorization: Bearer $KEY" \
     --max-examples "${ARCANOS_CHECK_EXAMPLES:-40}" --seed 7 --workers 1 --request-timeout 20 \
     --phases examples,coverage,fuzzing \

@@ -48,7 +48,11 @@ public enum AtomicFile {
     }
 
     private static func error(_ message: String) -> ArcanosError {
-        ArcanosError(.stateCorrupted, "State file could not be written", underlying: POSIXFailure(message: message, code: errno))
+        ArcanosError(
+            .stateCorrupted,
+            "State file could not be written",
+            underlying: POSIXFailure(message: message, code: errno)
+        )
     }
 }
 

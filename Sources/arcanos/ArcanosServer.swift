@@ -107,7 +107,10 @@ struct ArcanosServer {
             // The shared client never follows redirects, as the self-test requires.
             transport: HTTPClientSelfTestTransport(httpClient: httpClient),
             healthLog: HealthCheckLog(
-                storage: SystemStateFile(directory: configuration.server.dataDirectory, name: HealthCheckLog.relativePath),
+                storage: SystemStateFile(
+                    directory: configuration.server.dataDirectory,
+                    name: HealthCheckLog.relativePath
+                ),
                 logger: logger
             ),
             state: self.state,

@@ -28,9 +28,11 @@ extension AppConfiguration {
         self.model.timeout = try values.milliseconds("OPENAI_TIMEOUT_MS", in: 100...600_000) ?? self.model.timeout
         self.model.fineTunedModelID = values.string("FINETUNED_MODEL_ID")
         self.model.model =
-            values.string("AI_MODEL") ?? values.string("OPENAI_MODEL") ?? self.model.fineTunedModelID ?? self.model.model
+            values.string("AI_MODEL") ?? values.string("OPENAI_MODEL") ?? self.model.fineTunedModelID
+            ?? self.model.model
         self.model.fallbackModel = values.string("FALLBACK_MODEL")
-        self.model.breakerThreshold = try values.int("OPENAI_BREAKER_THRESHOLD", in: 1...5) ?? self.model.breakerThreshold
+        self.model.breakerThreshold =
+            try values.int("OPENAI_BREAKER_THRESHOLD", in: 1...5) ?? self.model.breakerThreshold
         self.model.breakerCooldown =
             try values.milliseconds("OPENAI_BREAKER_COOLDOWN_MS", in: 100...3_600_000) ?? self.model.breakerCooldown
         self.model.maxAttempts = try values.int("OPENAI_MAX_ATTEMPTS", in: 1...10) ?? self.model.maxAttempts
@@ -45,11 +47,14 @@ extension AppConfiguration {
 
         self.heal.rateLimitMax = try values.int("ARCANOS_HEAL_RATE_LIMIT_MAX", in: 1...10_000) ?? self.heal.rateLimitMax
         self.heal.rateLimitWindow =
-            try values.milliseconds("ARCANOS_HEAL_RATE_LIMIT_WINDOW_MS", in: 1000...86_400_000) ?? self.heal.rateLimitWindow
+            try values.milliseconds("ARCANOS_HEAL_RATE_LIMIT_WINDOW_MS", in: 1000...86_400_000)
+            ?? self.heal.rateLimitWindow
         self.heal.aiPlanner = try values.bool("ARCANOS_HEAL_AI") ?? self.heal.aiPlanner
-        self.heal.aiTimeout = try values.milliseconds("ARCANOS_HEAL_AI_TIMEOUT_MS", in: 100...120_000) ?? self.heal.aiTimeout
+        self.heal.aiTimeout =
+            try values.milliseconds("ARCANOS_HEAL_AI_TIMEOUT_MS", in: 100...120_000) ?? self.heal.aiTimeout
         self.heal.queueAgeWarning =
-            try values.milliseconds("ARCANOS_HEAL_QUEUE_AGE_WARNING_MS", in: 1000...86_400_000) ?? self.heal.queueAgeWarning
+            try values.milliseconds("ARCANOS_HEAL_QUEUE_AGE_WARNING_MS", in: 1000...86_400_000)
+            ?? self.heal.queueAgeWarning
         self.heal.verificationTimeout =
             try values.milliseconds("ARCANOS_HEAL_VERIFY_TIMEOUT_MS", in: 0...60_000) ?? self.heal.verificationTimeout
 
@@ -202,7 +207,11 @@ private struct ValueReader {
     func oneOf(_ variable: String, _ accepted: [String]) throws -> String? {
         guard let text = self.raw(variable, isSecret: false) else { return nil }
         guard accepted.contains(text.lowercased()) else {
-            throw ArcanosError.configuration(variable: variable, accepts: "one of \(accepted.joined(separator: ", "))", got: text)
+            throw ArcanosError.configuration(
+                variable: variable,
+                accepts: "one of \(accepted.joined(separator: ", "))",
+                got: text
+            )
         }
         return text.lowercased()
     }

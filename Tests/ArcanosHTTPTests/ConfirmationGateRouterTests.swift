@@ -1,5 +1,6 @@
 import ArcanosCore
 import ArcanosHTTP
+import ArcanosTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -442,44 +443,5 @@ final class ConfirmationTestClock: Sendable {
 
     func advance(by seconds: TimeInterval) {
         self.value.withLock { $0 = $0.addingTimeInterval(seconds) }
-    }
-}
-
-/// Keeps every log entry of a logger, to check what is (and is not) logged.
-final class CapturedLogs: Sendable {
-    struct Entry: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-    }
-
-    private let storage = Mutex<[Entry]>([])
-
-    var entries: [Entry] { self.storage.withLock { $0 } }
-
-    var logger: Logger {
-        Logger(label: "confirmation-test") { _ in Handler(logs: self) }
-    }
-
-    fileprivate func append(_ entry: Entry) {
-        self.storage.withLock { $0.append(entry) }
-    }
-
-    private struct Handler: LogHandler {
-        let logs: CapturedLogs
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { self.metadata[key] }
-            set { self.metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = self.metadata.merging(event.metadata ?? [:]) { $1 }
-            self.logs.append(
-                Entry(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" })
-            )
-        }
     }
 }

@@ -72,13 +72,13 @@ import Testing
     @Test(arguments: ["{not json", "[1,2,3]", "\"a string\"", "42", "null", ""])
     func aCorruptOrNonObjectFileIsQuarantinedAndReplacedByDefaults(_ contents: String) async throws {
         let storage = InMemorySystemStateStorage(contents: contents)
-        let logs = LogRecorder()
+        let logs = CapturedLogs()
         let document = try await self.makeManager(storage, logger: logs.logger).load()
         #expect(document["status"] == "running")
         #expect(storage.quarantined.keys.first?.hasPrefix("systemState.json.corrupt-") == true)
         #expect(storage.quarantined.values.first == Data(contents.utf8))
         #expect(try self.stored(storage)["version"] == "1.2.3")
-        #expect(logs.messages.contains { $0.level == .warning && $0.message.contains("corrupted") })
+        #expect(logs.entries.contains { $0.level == .warning && $0.message.contains("corrupted") })
     }
 
     @Test func concurrentMergesAllLandInOneValidDocument() async throws {
@@ -103,43 +103,5 @@ import Testing
         }
         #expect(counters.count == 100)
         #expect(slots.count == 100)
-    }
-}
-
-/// Captures log lines for assertions.
-final class LogRecorder: Sendable {
-    struct Entry: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: String
-    }
-
-    private let entries = Mutex<[Entry]>([])
-
-    var messages: [Entry] { self.entries.withLock { $0 } }
-
-    var logger: Logger {
-        Logger(label: "test") { _ in Handler(recorder: self) }
-    }
-
-    fileprivate func record(_ entry: Entry) {
-        self.entries.withLock { $0.append(entry) }
-    }
-
-    private struct Handler: LogHandler {
-        let recorder: LogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { self.metadata[key] }
-            set { self.metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            self.recorder.record(
-                Entry(level: event.level, message: "\(event.message)", metadata: "\(event.metadata ?? [:])")
-            )
-        }
     }
 }

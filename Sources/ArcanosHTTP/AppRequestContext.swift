@@ -25,7 +25,11 @@ public struct AppRequestContext: RequestContext {
     // The real limit is enforced earlier by `BodyLimitMiddleware`, from configuration.
     public var maxUploadSize: Int { 64 << 20 }
 
-    public var responseEncoder: JSONEncoder {
+    // One encoder for every response: configured once, never mutated, so building one per response is
+    // needless work on the hot path.
+    public var responseEncoder: JSONEncoder { Self.sharedEncoder }
+
+    private static let sharedEncoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
@@ -33,7 +37,7 @@ public struct AppRequestContext: RequestContext {
         }
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return encoder
-    }
+    }()
 }
 
 extension Date {

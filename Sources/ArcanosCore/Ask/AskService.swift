@@ -127,7 +127,7 @@ public final class AskService: Sendable {
     }
 
     private static func cacheKey(_ prompt: String) -> String {
-        prompt.trimmingCharacters(in: .whitespacesAndNewlines)
+        prompt.trimmingWhitespace()
     }
 }
 
@@ -140,7 +140,7 @@ public struct AskInput: Sendable, Hashable {
 
     /// Validates the prompt: 1…10000 characters, not only whitespace.
     public init(prompt: String, sessionId: String? = nil) throws {
-        guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !prompt.isBlank else {
             throw ArcanosError.invalidRequest("prompt must not be empty")
         }
         guard prompt.count <= Self.maximumPromptLength else {

@@ -205,7 +205,7 @@ public struct RecoveryPlanner: Sendable {
         if action == .restartWorkers && !signals.poolEnabled {
             return fail("restart-workers while the pool is disabled")
         }
-        guard let message = object["message"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines),
+        guard let message = object["message"]?.stringValue?.trimmingWhitespace(),
             !message.isEmpty, message.count <= AutoHealHeuristic.maximumMessageLength
         else { return fail("message is empty, not a string or too long") }
         guard case .array(let rawSteps) = object["steps"] else { return fail("steps is not an array") }
@@ -214,7 +214,7 @@ public struct RecoveryPlanner: Sendable {
         }
         var steps: [String] = []
         for raw in rawSteps {
-            guard let step = raw.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !step.isEmpty,
+            guard let step = raw.stringValue?.trimmingWhitespace(), !step.isEmpty,
                 step.count <= AutoHealHeuristic.maximumStepLength
             else { return fail("a step is empty, not a string or longer than 300 characters") }
             steps.append(step)

@@ -115,9 +115,9 @@ public struct ConfirmationGateStateMachine: Sendable {
         if self.configuration.allowsEveryone { return .autoAllowed }
 
         // 2. A challenge token. Taking it removes it, so a failed attempt burns it too.
-        let confirmed = request.header(ConfirmationRequest.Header.confirmed)?.trimmingCharacters(in: .whitespaces)
+        let confirmed = request.header(ConfirmationRequest.Header.confirmed)?.trimmingWhitespace()
         if let confirmed, confirmed.lowercased().hasPrefix("token:") {
-            let id = confirmed.dropFirst("token:".count).trimmingCharacters(in: .whitespaces).lowercased()
+            let id = confirmed.dropFirst("token:".count).trimmingWhitespace().lowercased()
             if let challenge = self.challenges.take(id, now: now),
                 challenge.method == request.method, challenge.path == request.path
             {
@@ -126,7 +126,7 @@ public struct ConfirmationGateStateMachine: Sendable {
         }
 
         // 3. A one-time token, consumed.
-        if let token = request.header(ConfirmationRequest.Header.confirmToken)?.trimmingCharacters(in: .whitespaces),
+        if let token = request.header(ConfirmationRequest.Header.confirmToken)?.trimmingWhitespace(),
             !token.isEmpty, self.tokens.take(token.lowercased(), now: now) != nil
         {
             return .oneTimeToken

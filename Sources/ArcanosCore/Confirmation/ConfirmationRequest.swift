@@ -58,7 +58,7 @@ public struct ConfirmationRequest: Sendable, Hashable {
 
     /// `x-gpt-id`, trimmed, nil when empty.
     public var gptID: String? {
-        guard let value = self.header(Header.gptID)?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+        guard let value = self.header(Header.gptID)?.trimmingWhitespace(), !value.isEmpty else {
             return nil
         }
         return value

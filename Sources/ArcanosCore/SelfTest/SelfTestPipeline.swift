@@ -265,7 +265,7 @@ public actor SelfTestPipeline {
             return fail("HTTP \(status)")
         }
         guard let result = body?["result"]?.stringValue,
-            !result.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            !result.isBlank
         else { return fail("HTTP 200 without a model answer") }
         let model = body?["activeModel"]?.stringValue.map { String($0.prefix(200)) }
         return Verdict(statusCode: status, success: true, message: "ok", activeModel: model)

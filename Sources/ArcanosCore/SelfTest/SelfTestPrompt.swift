@@ -71,7 +71,7 @@ public struct SelfTestPrompt: Sendable, Hashable, Codable {
             guard Self.isValidID(prompt.id) else {
                 throw SelfTestPromptListError("\(position) needs an id of 1 to 64 characters from A-Z a-z 0-9 . _ -")
             }
-            let trimmed = prompt.prompt.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = prompt.prompt.trimmingWhitespace()
             guard !trimmed.isEmpty, prompt.prompt.count <= Self.maximumPromptLength else {
                 throw SelfTestPromptListError("\(position) must be 1 to \(Self.maximumPromptLength) characters")
             }

@@ -167,7 +167,7 @@ public final class WorkerDispatcher: Sendable {
     }
 
     static func validate(input: String) throws {
-        guard !input.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !input.isBlank else {
             throw ArcanosError.invalidRequest("input must not be empty")
         }
         guard input.count <= NewJob.maximumInputLength else {

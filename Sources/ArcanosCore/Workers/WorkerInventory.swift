@@ -135,7 +135,7 @@ public struct WorkerInventory: Sendable {
         let kind: WorkerModule.Kind
         switch definition.kind {
         case "prompt":
-            guard let systemPrompt = definition.systemPrompt, !systemPrompt.trimmingCharacters(in: .whitespaces).isEmpty
+            guard let systemPrompt = definition.systemPrompt, !systemPrompt.isBlank
             else { throw ModuleProblem("a prompt module needs a systemPrompt") }
             if let model = definition.model, model.isEmpty || model.count > 200 {
                 throw ModuleProblem("model must be 1 to 200 characters")

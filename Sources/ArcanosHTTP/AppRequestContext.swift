@@ -31,20 +31,10 @@ public struct AppRequestContext: RequestContext {
 
     private static let sharedEncoder: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(date.iso8601Milliseconds)
-        }
+        encoder.dateEncodingStrategy = .iso8601Milliseconds
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return encoder
     }()
-}
-
-extension Date {
-    /// `2026-11-29T18:51:24.123Z`, the timestamp format of every body and state file.
-    public var iso8601Milliseconds: String {
-        self.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
 }
 
 extension Request {

@@ -74,10 +74,7 @@ extension ArcanosCommand {
             try await httpClient.shutdown()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            encoder.dateEncodingStrategy = .custom { date, encoder in
-                var container = encoder.singleValueContainer()
-                try container.encode(date.iso8601Milliseconds)
-            }
+            encoder.dateEncodingStrategy = .iso8601Milliseconds
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
             if summary.status == .fail {
                 throw ExitCode(1)

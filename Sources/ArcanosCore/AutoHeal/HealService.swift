@@ -302,7 +302,7 @@ public final class HealService: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let lastHeal: JSONValue = [
-            "executedAt": .string(SystemStateManager.timestamp(executedAt)),
+            "executedAt": .string(executedAt.iso8601Milliseconds),
             "planId": .string(plan.planId),
             "severity": .string(plan.severity.rawValue),
             "recommendedAction": .string(plan.recommendedAction.rawValue),

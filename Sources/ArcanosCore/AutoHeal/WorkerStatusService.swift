@@ -391,10 +391,7 @@ extension JSONValue {
     /// `value` as a JSON document, dates as `2026-11-29T18:51:24.123Z`; nil if it does not encode.
     public init?(encoding value: some Encodable) {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(SystemStateManager.timestamp(date))
-        }
+        encoder.dateEncodingStrategy = .iso8601Milliseconds
         guard let data = try? encoder.encode(value), let json = try? JSONDecoder().decode(JSONValue.self, from: data)
         else { return nil }
         self = json

@@ -22,7 +22,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [String: JSONValue] = [
-            "timestamp": .string(Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))),
+            "timestamp": .string(Date().iso8601Milliseconds),
             "level": .string(event.level.rawValue),
             "label": .string(self.label),
             "message": .string(event.message.description),

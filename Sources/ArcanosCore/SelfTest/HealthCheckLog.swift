@@ -32,7 +32,7 @@ public struct HealthCheckLog: Sendable {
         }
         history = Array(history.suffix(self.limit))
         document["history"] = .array(history)
-        document["updatedAt"] = .string(SystemStateManager.timestamp(now))
+        document["updatedAt"] = .string(now.iso8601Milliseconds)
         try self.storage.write(try Self.encode(document))
         return history
     }

@@ -111,10 +111,7 @@ public struct SelfTestSummary: Sendable, Hashable, Codable {
     static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(SystemStateManager.timestamp(date))
-        }
+        encoder.dateEncodingStrategy = .iso8601Milliseconds
         return encoder
     }
 }

@@ -31,7 +31,7 @@ public actor SystemStateManager {
 
     /// `{status, version, lastSync}`, the document a fresh or quarantined file starts from.
     public func defaults() -> [String: JSONValue] {
-        ["status": "running", "version": .string(self.version), "lastSync": .string(Self.timestamp(self.now()))]
+        ["status": "running", "version": .string(self.version), "lastSync": .string(self.now().iso8601Milliseconds)]
     }
 
     /// Reads the document (quarantining a corrupt one), fills in missing defaults and writes it back.
@@ -81,7 +81,7 @@ public actor SystemStateManager {
             document[key] = value
         }
         change(&document)
-        document["lastSync"] = .string(Self.timestamp(self.now()))
+        document["lastSync"] = .string(self.now().iso8601Milliseconds)
         try self.storage.write(try Self.encode(document))
         self.document = document
         return document
@@ -135,10 +135,5 @@ public actor SystemStateManager {
         var data = try encoder.encode(JSONValue.object(document))
         data.append(0x0A)
         return data
-    }
-
-    /// `2026-11-29T18:51:24.123Z`, as every body and state file writes instants.
-    public static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

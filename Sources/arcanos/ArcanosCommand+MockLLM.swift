@@ -1,6 +1,8 @@
 import ArcanosTesting
 import ArgumentParser
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -26,6 +28,8 @@ extension ArcanosCommand {
         var slowMs = 2000
 
         func run() async throws {
+            // Tasks run on the NIO event loops, next to their I/O, instead of hopping to the global pool and back.
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
             let server = FakeOpenAIServer(mode: self.mode)
             server.slowDelay = .milliseconds(self.slowMs)
             var logger = Logger(label: "arcanos.mock-llm")

@@ -3,6 +3,8 @@ import ArcanosHTTP
 import ArgumentParser
 import Configuration
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -21,6 +23,8 @@ extension ArcanosCommand {
         var dataDir: String?
 
         func run() async throws {
+            // Tasks run on the NIO event loops, next to their I/O, instead of hopping to the global pool and back.
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
             let configuration: AppConfiguration
             do {
                 configuration = try self.resolveConfiguration(

@@ -142,8 +142,9 @@ public final class FakeOpenAIServer: Sendable {
             response.headers[.retryAfter] = "\(retryAfter)"
             return response
         case .hang:
-            // Holds the request until the client gives up or the server stops.
-            try await Task.sleep(for: .seconds(3600))
+            // Holds the request until the client gives up or the server shuts down: a graceful shutdown
+            // waits for requests in flight, and this one would otherwise keep the process alive for an hour.
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
             return Self.json(.gatewayTimeout, "{}")
         case .garbage:
             return Self.json(.ok, "<html>definitely not json")

@@ -43,7 +43,7 @@ public struct OpenAIChatProvider: LLMProvider {
         httpRequest.headers.add(name: "Content-Type", value: "application/json")
         httpRequest.headers.add(name: "Accept", value: "application/json")
         httpRequest.headers.add(name: "Authorization", value: "Bearer \(self.configuration.apiKey)")
-        httpRequest.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(WireRequest(request))))
+        httpRequest.body = .bytes(ByteBuffer(bytes: Self.body(of: request)))
 
         let response: HTTPClientResponse
         let body: ByteBuffer
@@ -94,6 +94,51 @@ public struct OpenAIChatProvider: LLMProvider {
         }
     }
 
+    /// The chat-completions request body: `{model, messages, response_format?, max_tokens?, temperature?}`.
+    static func body(of request: LLMRequest) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.object { body in
+            body.key("model")
+            body.string(request.model)
+            body.key("messages")
+            body.array { messages in
+                for message in request.messages {
+                    messages.object { fields in
+                        fields.key("role")
+                        fields.string(message.role.rawValue)
+                        fields.key("content")
+                        fields.string(message.content)
+                    }
+                }
+            }
+            if case .jsonSchema(let name, let schema, let strict) = request.responseFormat {
+                body.key("response_format")
+                body.object { format in
+                    format.key("type")
+                    format.string("json_schema")
+                    format.key("json_schema")
+                    format.object { fields in
+                        fields.key("name")
+                        fields.string(name)
+                        fields.key("schema")
+                        fields.json(schema)
+                        fields.key("strict")
+                        fields.bool(strict)
+                    }
+                }
+            }
+            if let maxTokens = request.maxTokens {
+                body.key("max_tokens")
+                body.number(maxTokens)
+            }
+            if let temperature = request.temperature {
+                body.key("temperature")
+                body.number(temperature)
+            }
+        }
+        return writer.bytes
+    }
+
     /// Maps transport errors to failure classes; a cancelled caller stays a `CancellationError`.
     static func classify(_ error: any Error) -> any Error {
         if error is CancellationError || Task.isCancelled { return CancellationError() }
@@ -133,46 +178,6 @@ extension Duration {
     fileprivate var nanoseconds: Int64 {
         let (seconds, attoseconds) = self.components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}
-
-// Field names follow the OpenAI wire format.
-// swift-format-ignore: AlwaysUseLowerCamelCase
-private struct WireRequest: Encodable {
-    struct Message: Encodable {
-        var role: String
-        var content: String
-    }
-    struct ResponseFormat: Encodable {
-        struct Schema: Encodable {
-            var name: String
-            var schema: JSONValue
-            var strict: Bool
-        }
-        var type: String
-        var json_schema: Schema?
-    }
-
-    var model: String
-    var messages: [Message]
-    var response_format: ResponseFormat?
-    var max_tokens: Int?
-    var temperature: Double?
-
-    init(_ request: LLMRequest) {
-        self.model = request.model
-        self.messages = request.messages.map { Message(role: $0.role.rawValue, content: $0.content) }
-        switch request.responseFormat {
-        case .text:
-            self.response_format = nil
-        case .jsonSchema(let name, let schema, let strict):
-            self.response_format = .init(
-                type: "json_schema",
-                json_schema: .init(name: name, schema: schema, strict: strict)
-            )
-        }
-        self.max_tokens = request.maxTokens
-        self.temperature = request.temperature
     }
 }
 

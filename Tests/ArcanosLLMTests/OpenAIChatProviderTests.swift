@@ -1,6 +1,7 @@
 import ArcanosCore
 import ArcanosTesting
 import AsyncHTTPClient
+import Foundation
 import Testing
 
 @testable import ArcanosLLM
@@ -90,6 +91,37 @@ import Testing
             return try await provider.complete(request, timeout: .seconds(5)).content
         }
         #expect(content == #"{"ok":true}"#)
+    }
+
+    @Test func writesTheChatCompletionsRequestBody() throws {
+        func decoded(_ request: LLMRequest) throws -> JSONValue {
+            try JSONDecoder().decode(JSONValue.self, from: Data(OpenAIChatProvider.body(of: request)))
+        }
+        let messages: JSONValue = [
+            ["role": "system", "content": "be brief"], ["role": "user", "content": "Are you online?"],
+        ]
+        #expect(try decoded(self.request) == ["model": "mock-model", "messages": messages])
+
+        var structured = self.request
+        structured.responseFormat = .jsonSchema(
+            name: "plan",
+            schema: ["type": "object", "required": ["steps"]],
+            strict: true
+        )
+        structured.maxTokens = 400
+        structured.temperature = 0.2
+        #expect(
+            try decoded(structured) == [
+                "model": "mock-model", "messages": messages,
+                "response_format": [
+                    "type": "json_schema",
+                    "json_schema": [
+                        "name": "plan", "schema": ["type": "object", "required": ["steps"]], "strict": true,
+                    ],
+                ],
+                "max_tokens": 400, "temperature": .number(0.2),
+            ]
+        )
     }
 
     @Test(arguments: [("5", 5.0), ("0.5", 0.5), ("nonsense", -1.0)])

@@ -155,8 +155,8 @@ public struct AskInput: Sendable, Hashable {
 }
 
 /// A live model answer: the 200 body of `/ask`.
-public struct AskAnswer: Sendable, Hashable, Codable {
-    public struct Meta: Sendable, Hashable, Codable {
+public struct AskAnswer: Sendable, Hashable {
+    public struct Meta: Sendable, Hashable {
         public var id: String
         public var created: Date
         public var tokens: LLMUsage?
@@ -166,6 +166,38 @@ public struct AskAnswer: Sendable, Hashable, Codable {
     public var activeModel: String
     public var module: String
     public var meta: Meta
+
+    /// `{result, activeModel, module, meta: {id, created, tokens?}}`.
+    public var json: [UInt8] {
+        var writer = JSONWriter()
+        writer.object { body in
+            body.key("result")
+            body.string(self.result)
+            body.key("activeModel")
+            body.string(self.activeModel)
+            body.key("module")
+            body.string(self.module)
+            body.key("meta")
+            body.object { meta in
+                meta.key("id")
+                meta.string(self.meta.id)
+                meta.key("created")
+                meta.date(self.meta.created)
+                if let tokens = self.meta.tokens {
+                    meta.key("tokens")
+                    meta.object { usage in
+                        usage.key("promptTokens")
+                        usage.number(tokens.promptTokens)
+                        usage.key("completionTokens")
+                        usage.number(tokens.completionTokens)
+                        usage.key("totalTokens")
+                        usage.number(tokens.totalTokens)
+                    }
+                }
+            }
+        }
+        return writer.bytes
+    }
 }
 
 extension LLMFailure {

@@ -11,8 +11,8 @@ public enum FallbackMode: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// The body of every degraded answer (HTTP 503): clearly not a live model answer.
-public struct DegradedAnswer: Sendable, Hashable, Encodable {
-    public struct Payload: Sendable, Hashable, Encodable {
+public struct DegradedAnswer: Sendable, Hashable {
+    public struct Payload: Sendable, Hashable {
         public var result: String
         /// The model that produced a cached answer; absent for canned text.
         public var activeModel: String?
@@ -31,19 +31,42 @@ public struct DegradedAnswer: Sendable, Hashable, Encodable {
     /// When the client should try again (the `Retry-After` header, not part of the body).
     public var retryAfter: Duration
 
-    private enum CodingKeys: String, CodingKey {
-        case status, message, data, fallbackMode, reason, timestamp
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(self.status, forKey: .status)
-        try container.encode(self.message, forKey: .message)
-        // `data: null` is part of the contract for the minimal mode, so encode it explicitly.
-        try container.encode(self.data, forKey: .data)
-        try container.encode(self.fallbackMode, forKey: .fallbackMode)
-        try container.encode(self.reason, forKey: .reason)
-        try container.encode(self.timestamp, forKey: .timestamp)
+    /// `{status, message, data, fallbackMode, reason, timestamp}`; `data: null` is part of the contract for
+    /// the minimal mode, and `data` leaves out `activeModel` and `cachedAt` when they are unknown.
+    public var json: [UInt8] {
+        var writer = JSONWriter()
+        writer.object { body in
+            body.key("status")
+            body.string(self.status)
+            body.key("message")
+            body.string(self.message)
+            body.key("data")
+            if let data = self.data {
+                body.object { payload in
+                    payload.key("result")
+                    payload.string(data.result)
+                    if let activeModel = data.activeModel {
+                        payload.key("activeModel")
+                        payload.string(activeModel)
+                    }
+                    if let cachedAt = data.cachedAt {
+                        payload.key("cachedAt")
+                        payload.date(cachedAt)
+                    }
+                    payload.key("mock")
+                    payload.bool(data.mock)
+                }
+            } else {
+                body.null()
+            }
+            body.key("fallbackMode")
+            body.string(self.fallbackMode.rawValue)
+            body.key("reason")
+            body.string(self.reason)
+            body.key("timestamp")
+            body.date(self.timestamp)
+        }
+        return writer.bytes
     }
 }
 

@@ -2,6 +2,7 @@ import ArcanosCore
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 
 /// `POST /ask` and `GET /ask?prompt=`: a prompt in, the model's answer out.
 struct AskController {
@@ -51,4 +52,12 @@ struct AskRequest: Decodable {
     }
 }
 
-extension AskAnswer: ResponseEncodable {}
+extension AskAnswer: ResponseGenerator {
+    public func response(from request: Request, context: some RequestContext) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: self.json))
+        )
+    }
+}

@@ -38,13 +38,12 @@ public struct AIFallbackMiddleware: RouterMiddleware {
                 "answered degraded",
                 metadata: ["degraded.mode": "\(answer.fallbackMode.rawValue)", "degraded.reason": "\(answer.reason)"]
             )
-            return try Self.response(for: answer, context: context)
+            return Self.response(for: answer)
         }
     }
 
-    static func response(for answer: DegradedAnswer, context: Context) throws -> Response {
-        let body = try context.responseEncoder.encode(answer)
-        return Response(
+    static func response(for answer: DegradedAnswer) -> Response {
+        Response(
             status: .serviceUnavailable,
             headers: [
                 .contentType: "application/json; charset=utf-8",
@@ -52,7 +51,7 @@ public struct AIFallbackMiddleware: RouterMiddleware {
                 .arcanosDegradedReason: answer.reason,
                 .cacheControl: "no-store",
             ],
-            body: .init(byteBuffer: ByteBuffer(data: body))
+            body: .init(byteBuffer: ByteBuffer(bytes: answer.json))
         )
     }
 }

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== swift format lint"
-swift format lint --strict --recursive Sources Tests
+swift format lint --strict --recursive Sources Tests bench/floor/Sources
 
 echo "== swift build"
 swift build -j 4 --build-tests

@@ -27,7 +27,8 @@ struct ProxyFloor {
             )
         )
         let body = ByteBuffer(
-            string: #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Are you online? Answer in one word."}]}"#
+            string:
+                #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Are you online? Answer in one word."}]}"#
         )
         let router = Router()
         router.post("/ask") { request, _ -> Response in

@@ -12,8 +12,8 @@ extension ArcanosCommand {
     /// real SQLite file. `bench/jobs.sh` and `bench/recovery.sh` run them against a release build.
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure the job queue and the worker supervisor.",
-            subcommands: [Jobs.self, Recovery.self, Hang.self]
+            abstract: "Measure the job queue, the worker supervisor and the /ask hot path.",
+            subcommands: [Jobs.self, Recovery.self, Hang.self, HotPath.self]
         )
     }
 }

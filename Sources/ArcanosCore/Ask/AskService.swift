@@ -160,12 +160,25 @@ public struct AskAnswer: Sendable, Hashable {
         public var id: String
         public var created: Date
         public var tokens: LLMUsage?
+
+        public init(id: String, created: Date, tokens: LLMUsage? = nil) {
+            self.id = id
+            self.created = created
+            self.tokens = tokens
+        }
     }
 
     public var result: String
     public var activeModel: String
     public var module: String
     public var meta: Meta
+
+    public init(result: String, activeModel: String, module: String, meta: Meta) {
+        self.result = result
+        self.activeModel = activeModel
+        self.module = module
+        self.meta = meta
+    }
 
     /// `{result, activeModel, module, meta: {id, created, tokens?}}`.
     public var json: [UInt8] {

@@ -65,6 +65,12 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
                     """
             )
         }
+        migrator.registerMigration("v2-jobs-finished-index") { db in
+            // For the retention sweep: finished jobs by age, without scanning the live ones.
+            try db.execute(
+                sql: "CREATE INDEX jobs_finished ON jobs (finished_at) WHERE status IN ('succeeded', 'failed')"
+            )
+        }
         return migrator
     }
 
@@ -270,6 +276,32 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
             )
         }
     }
+
+    /// Deletes in batches of `deleteBatchSize`, one short write each, so that claims and completions
+    /// interleave with a large sweep instead of waiting for it.
+    public func deleteFinished(before cutoff: Date) async throws -> Int {
+        let cutoffMs = cutoff.storedMilliseconds
+        var total = 0
+        while true {
+            let deleted = try await self.combiner.write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM jobs WHERE id IN (
+                            SELECT id FROM jobs
+                            WHERE status IN ('succeeded', 'failed') AND finished_at < ?
+                            LIMIT ?
+                        )
+                        """,
+                    arguments: [cutoffMs, Self.deleteBatchSize]
+                )
+                return db.changesCount
+            }
+            total += deleted
+            if deleted < Self.deleteBatchSize { return total }
+        }
+    }
+
+    static let deleteBatchSize = 1000
 
     public func notReadyReasons() async -> [String] {
         do {

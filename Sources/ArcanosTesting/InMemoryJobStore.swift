@@ -88,6 +88,16 @@ public final class InMemoryJobStore: JobStore {
         }
     }
 
+    public func deleteFinished(before cutoff: Date) async throws -> Int {
+        self.jobs.withLock { jobs in
+            let old = jobs.values.filter { job in
+                (job.status == .succeeded || job.status == .failed) && (job.finishedAt ?? cutoff) < cutoff
+            }
+            for job in old { jobs[job.id] = nil }
+            return old.count
+        }
+    }
+
     /// Every job, for assertions.
     public var allJobs: [Job] { self.jobs.withLock { Array($0.values) } }
 

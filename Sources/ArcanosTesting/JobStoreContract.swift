@@ -24,6 +24,7 @@ public struct JobStoreContract: Sendable {
         case orphanOnItsLastAttemptFails
         case statsReportDepthAgeAndInFlight
         case completeAndClaimHandsOverTheNextJob
+        case deleteFinishedRemovesOnlyOldFinishedJobs
 
         public var description: String { self.rawValue }
     }
@@ -54,6 +55,7 @@ public struct JobStoreContract: Sendable {
         case .orphanOnItsLastAttemptFails: try await Self.orphanOnItsLastAttemptFails(store)
         case .statsReportDepthAgeAndInFlight: try await Self.statsReportDepthAgeAndInFlight(store)
         case .completeAndClaimHandsOverTheNextJob: try await Self.completeAndClaimHandsOverTheNextJob(store)
+        case .deleteFinishedRemovesOnlyOldFinishedJobs: try await Self.deleteFinishedRemovesOnlyOldFinishedJobs(store)
         }
     }
 
@@ -364,4 +366,40 @@ public struct ContractViolation: Error, CustomStringConvertible {
 
 func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw ContractViolation(message()) }
+}
+
+extension JobStoreContract {
+    static func deleteFinishedRemovesOnlyOldFinishedJobs(_ store: any JobStore) async throws {
+        for id in ["a", "b", "c", "d", "e"] { _ = try await Self.enqueue(store, id, maxAttempts: 1) }
+        // a succeeds at +10 s, b fails at +20 s, c succeeds at +100 s, d runs, e waits.
+        guard let a = try await Self.claim(store, at: 10), a.jobID == "a" else {
+            throw ContractViolation("a not claimed")
+        }
+        _ = try await store.complete(a, result: "done", now: Self.at(10))
+        guard let b = try await Self.claim(store, at: 20), b.jobID == "b" else {
+            throw ContractViolation("b not claimed")
+        }
+        _ = try await store.fail(b, error: "bad", retryAfter: nil, now: Self.at(20))
+        guard let c = try await Self.claim(store, at: 30), c.jobID == "c" else {
+            throw ContractViolation("c not claimed")
+        }
+        _ = try await store.complete(c, result: "done", now: Self.at(100))
+        guard try await Self.claim(store, at: 100)?.jobID == "d" else { throw ContractViolation("d not claimed") }
+
+        let deleted = try await store.deleteFinished(before: Self.at(50))
+        try expect(deleted == 2, "the two jobs finished before the cutoff are deleted, got \(deleted)")
+        let a2 = try await store.job(id: "a")
+        let b2 = try await store.job(id: "b")
+        try expect(a2 == nil && b2 == nil, "a and b are gone")
+        try expect(try await Self.requireJob(store, "c").status == .succeeded, "c finished after the cutoff: kept")
+        try expect(try await Self.requireJob(store, "d").status == .running, "a running job is kept")
+        try expect(try await Self.requireJob(store, "e").status == .queued, "a queued job is kept")
+        // Live jobs stay whatever their age; nothing is left to delete.
+        try expect(try await store.deleteFinished(before: Self.at(50)) == 0, "a second sweep deletes nothing")
+        let kept = try await store.deleteFinished(before: Self.at(1_000))
+        try expect(kept == 1, "later, only c goes, got \(kept)")
+        let d = try await store.job(id: "d")
+        let e = try await store.job(id: "e")
+        try expect(d != nil && e != nil, "live jobs are never deleted")
+    }
 }

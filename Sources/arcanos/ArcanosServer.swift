@@ -200,6 +200,12 @@ struct ArcanosServer {
         self.services = [
             HTTPClientService(client: httpClient),
             self.workers.supervisor,
+            JobRetentionService(
+                store: self.workers.store,
+                retention: configuration.workers.jobRetention,
+                clock: ContinuousClock(),
+                logger: logger
+            ),
             // First of the rest, so a corrupt systemState.json is moved aside before requests arrive.
             SystemStateLoadService(state: self.state, logger: logger),
             SelfTestService(pipeline: selfTest, clock: ContinuousClock(), logger: logger),

@@ -51,12 +51,18 @@ import Testing
     @Test(arguments: [
         ("PORT", "eighty"), ("PORT", "70000"), ("OPENAI_TIMEOUT_MS", "-5"), ("FALLBACK_PREEMPTIVE", "maybe"),
         ("ARCANOS_LOG_FORMAT", "xml"), ("OPENAI_BASE_URL", "ftp://x"), ("ARCANOS_ALLOW_UNAUTHENTICATED", "2"),
-        ("OPENAI_BREAKER_THRESHOLD", "9"),
+        ("OPENAI_BREAKER_THRESHOLD", "9"), ("JOB_RETENTION_MS", "-1"), ("JOB_RETENTION_MS", "a week"),
     ])
     func anInvalidValueNamesTheVariable(variable: String, value: String) {
         let error = #expect(throws: ArcanosError.self) { try configuration(environment: [variable: value]) }
         #expect(error?.code == .configurationInvalid)
         #expect(error?.message.contains(variable) == true)
+    }
+
+    @Test func finishedJobsAreKeptSevenDaysUnlessTheRetentionSaysOtherwise() throws {
+        #expect(try configuration(environment: [:]).workers.jobRetention == .seconds(7 * 86_400))
+        #expect(try configuration(environment: ["JOB_RETENTION_MS": "60000"]).workers.jobRetention == .seconds(60))
+        #expect(try configuration(environment: ["JOB_RETENTION_MS": "0"]).workers.jobRetention == nil)
     }
 
     @Test func refusesANonLoopbackAddressWithoutKeys() throws {

@@ -1,9 +1,10 @@
 import ArcanosCore
-import ArcanosStore
 import ArcanosTesting
 import Foundation
 import GRDB
 import Testing
+
+@testable import ArcanosStore
 
 /// The job store contract on every store this target ships, plus the in-memory reference.
 @Suite struct JobStoreContractTests {
@@ -28,6 +29,21 @@ import Testing
 }
 
 @Suite struct SQLiteJobStoreTests {
+    @Test func deletesALargeBacklogOfFinishedJobsInBatches() async throws {
+        let store = try SQLiteJobStore(writer: DatabaseQueue())
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        let count = SQLiteJobStore.deleteBatchSize * 2 + 100
+        for index in 0..<count {
+            _ = try await store.enqueue(NewJob(id: "j\(index)", worker: "echo", input: "x", maxAttempts: 1), now: t0)
+            let lease = try #require(try await store.claim(owner: "w", leaseDuration: .seconds(10), now: t0))
+            _ = try await store.complete(lease, result: "done", now: t0)
+        }
+        _ = try await store.enqueue(NewJob(id: "live", worker: "echo", input: "x", maxAttempts: 1), now: t0)
+        #expect(try await store.deleteFinished(before: t0.addingTimeInterval(1)) == count)
+        #expect(try await store.job(id: "j0") == nil)
+        #expect(try await store.job(id: "live")?.status == .queued)
+    }
+
     @Test func jobsSurviveReopeningTheFile() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -36,6 +36,10 @@ public protocol JobStore: Sendable {
 
     func stats(now: Date) async throws -> JobQueueStats
 
+    /// Deletes finished jobs (succeeded or failed) that finished before `cutoff`, and returns how many.
+    /// Queued and running jobs are never deleted, whatever their age.
+    func deleteFinished(before cutoff: Date) async throws -> Int
+
     /// `complete` then `claim` for the same worker, in one round trip where the store can: a busy worker's
     /// way to the next job. The claim happens whether or not the completion was fenced.
     func completeAndClaim(

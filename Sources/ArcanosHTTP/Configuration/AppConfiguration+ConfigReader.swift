@@ -95,6 +95,10 @@ extension AppConfiguration {
             )
         }
         self.workers.pool = pool
+        // 0 keeps finished jobs for ever; at most ten years.
+        if let retention = try values.milliseconds("JOB_RETENTION_MS", in: 0...315_360_000_000) {
+            self.workers.jobRetention = retention == .zero ? nil : retention
+        }
 
         // Trusted ids are read as secrets: they must not show up in logs or responses.
         self.confirmation.trustedGPTIDs = values.list("TRUSTED_GPT_IDS", isSecret: true) ?? []

@@ -84,6 +84,8 @@ public struct AppConfiguration: Sendable {
         /// The pool: `RUN_WORKERS`, `WORKER_COUNT`, `WORKER_MODEL` (default: the AI model), leases, heartbeats,
         /// deadlines and the restart-storm guard (`SAFETY_WORKER_RESTART_*`).
         public var pool = WorkerPoolConfiguration()
+        /// How long finished jobs are kept (`JOB_RETENTION_MS`, default 7 days); nil keeps them for ever.
+        public var jobRetention: Duration? = .seconds(7 * 86_400)
 
         public init() {}
     }

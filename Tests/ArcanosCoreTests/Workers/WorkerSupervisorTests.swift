@@ -419,4 +419,5 @@ final class StallingHeartbeatStore: JobStore {
     }
     func reclaimExpired(now: Date) async throws -> Int { try await self.base.reclaimExpired(now: now) }
     func stats(now: Date) async throws -> JobQueueStats { try await self.base.stats(now: now) }
+    func deleteFinished(before cutoff: Date) async throws -> Int { try await self.base.deleteFinished(before: cutoff) }
 }

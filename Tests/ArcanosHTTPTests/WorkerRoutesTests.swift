@@ -310,6 +310,28 @@ import Testing
             #expect(ready.status == 200, "\(ready.body)")
         }
     }
+
+    @Test func aFinishedJobIsDeletedOnceItsRetentionHasPassed() async throws {
+        let workers = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../workers").standardized.path
+        let environment = ["ARCANOS_WORKERS_DIR": workers, "WORKER_COUNT": "1", "JOB_RETENTION_MS": "300"]
+        try await withLiveServer(environment: environment) { server in
+            let run = try await post(
+                server + "/workers/run/uppercase",
+                json: #"{"input":"short-lived"}"#,
+                headers: ["x-confirmed": "yes"]
+            )
+            let jobID = try #require(run.json["jobId"] as? String)
+            // Sweeps run every 300 ms here: the job goes within a few of them, not at once.
+            let deadline = ContinuousClock.now + .seconds(10)
+            var status = try await get(server + "/jobs/\(jobID)").status
+            while status == 200, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                status = try await get(server + "/jobs/\(jobID)").status
+            }
+            #expect(status == 404)
+        }
+    }
 }
 
 func get(_ url: String) async throws -> LiveResponse {

@@ -41,18 +41,17 @@ public struct ErrorSummary: Sendable, Hashable, Codable {
         return .error
     }
 
-    private static let patterns: [(NSRegularExpression, String)] = [
-        (#"(?i)bearer\s+[^\s"',;]+"#, "Bearer <redacted>"),
-        (#"sk-[A-Za-z0-9_\-]{6,}"#, "<redacted>"),
-        (#"(?i)(api[_-]?key|token|secret|password|authorization)(["']?\s*[:=]\s*)[^\s"',;]+"#, "$1$2<redacted>"),
+    /// Infrastructure detail a public status does not show; credentials are `Redactor`'s.
+    private static let infrastructure: [(NSRegularExpression, String)] = [
         (#"[A-Za-z]+://[^\s"']+"#, "<url>"),
         (#"(^|[\s"'(=:])(~?/[^\s"'):,;]+)"#, "$1<path>"),
     ].map { (try! NSRegularExpression(pattern: $0.0), $0.1) }
 
-    /// Removes secrets, URLs and absolute paths, collapses whitespace and cuts to 160 characters.
+    /// Removes credentials (through `Redactor`, like every log line and file), URLs and absolute paths,
+    /// collapses whitespace and cuts to 160 characters.
     public static func redact(_ text: String) -> String {
-        var result = text
-        for (pattern, replacement) in Self.patterns {
+        var result = Redactor.standard.redact(text)
+        for (pattern, replacement) in Self.infrastructure {
             result = Self.replace(pattern, in: result, with: replacement)
         }
         result = result.split(whereSeparator: \.isWhitespace).joined(separator: " ")

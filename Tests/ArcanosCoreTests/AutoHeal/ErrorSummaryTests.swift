@@ -6,9 +6,9 @@ import Testing
         ("command /opt/arcanos/workers/run.sh exited 2", "command <path> exited 2"),
         ("cannot open ~/secrets/key.pem", "cannot open <path>"),
         ("upstream https://api.example.com/v1?key=abc failed", "upstream <url> failed"),
-        ("upstream said Bearer abcdefghijklmnop", "upstream said Bearer <redacted>"),
-        ("api_key=supersecretvalue rejected", "api_key=<redacted> rejected"),
-        ("token sk-proj-1234567890abcdef leaked", "token <redacted> leaked"),
+        ("upstream said Bearer abcdefghijklmnop", "upstream said Bearer [redacted]"),
+        ("api_key=supersecretvalue rejected", "api_key=[redacted] rejected"),
+        ("token sk-proj-1234567890abcdef leaked", "token [redacted] leaked"),
         ("ratio 3/4 and 1/2", "ratio 3/4 and 1/2"),
     ])
     func redactsPathsURLsAndCredentials(input: String, expected: String) {

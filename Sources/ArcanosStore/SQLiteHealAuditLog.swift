@@ -16,18 +16,12 @@ public final class SQLiteHealAuditLog: AuditLog {
 
     /// Opens (creating if needed) the database at `path` on its own.
     public convenience init(path: String) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            // As the job store: in WAL mode a committed record survives a process crash without an fsync per
-            // insert; only an OS crash or power loss can drop the last ones.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        try self.init(writer: DatabasePool(path: path, configuration: configuration))
+        try self.init(writer: DatabasePool.arcanos(path: path))
+    }
+
+    /// Lives in the job store's database, on its connection pool: one pool per process for `arcanos.sqlite`.
+    public convenience init(sharingDatabaseOf store: SQLiteJobStore) throws {
+        try self.init(writer: store.writer)
     }
 
     static var migrator: DatabaseMigrator {

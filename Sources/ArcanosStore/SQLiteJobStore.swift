@@ -8,25 +8,14 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
     /// `arcanos.sqlite`, the store's file in `ARCANOS_DATA_DIR`.
     public static let fileName = "arcanos.sqlite"
 
-    private let writer: any DatabaseWriter
+    /// The database, shared with the heal audit (`SQLiteHealAuditLog(sharingDatabaseOf:)`).
+    let writer: any DatabaseWriter
     /// Every state change goes through it: one transaction per batch of concurrent changes.
     private let combiner: WriteCombiner
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     public convenience init(path: String) throws {
-        var configuration = Configuration()
-        // Concurrent writers (another process during a restart) wait instead of failing at once.
-        configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            // WAL + NORMAL: a committed transaction survives a process crash (kill -9); only an OS crash or
-            // power loss can drop the last transactions, never corrupt the file.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        try self.init(writer: DatabasePool(path: path, configuration: configuration))
+        try self.init(writer: DatabasePool.arcanos(path: path))
     }
 
     /// Uses `writer` (a pool, or an in-memory `DatabaseQueue` in tests) after migrating it.

@@ -118,12 +118,9 @@ struct ArcanosServer {
             metrics: self.metrics.metrics
         )
         self.selfTest = selfTest
-        // Auto-heal (docs/auto-heal.md). The audit lives in arcanos.sqlite beside the jobs, on its own
-        // connection pool: SQLite in WAL mode serves both, and the table's migrations are named apart.
-        let healAudit = try SQLiteHealAuditLog(
-            path: URL(fileURLWithPath: configuration.server.dataDirectory)
-                .appendingPathComponent(SQLiteJobStore.fileName).path
-        )
+        // Auto-heal (docs/auto-heal.md). The audit lives in arcanos.sqlite beside the jobs, on the same
+        // connection pool; the table's migrations are named apart.
+        let healAudit = try SQLiteHealAuditLog(sharingDatabaseOf: self.workers.store)
         self.workerStatus = WorkerStatusService(
             configuration: .init(
                 workersDirectory: configuration.workers.directory,

@@ -106,16 +106,15 @@ import Testing
             "arcanos-audit-\(UUID().uuidString)"
         ).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/arcanos.sqlite"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let pool = try DatabasePool(path: path)
-        // Both stores migrate the same database with their own migration names.
-        _ = try SQLiteJobStore(writer: pool)
-        let log = try SQLiteHealAuditLog(writer: pool)
+        let path = directory + "/" + SQLiteJobStore.fileName
+        // As the server does: one pool, opened by the job store; both migrate it under their own names.
+        let store = try SQLiteJobStore(path: path)
+        let log = try SQLiteHealAuditLog(sharingDatabaseOf: store)
         try await AuditLogContract.verify(log)
-        // Re-opening migrates nothing twice and keeps the records.
-        let reopened = try SQLiteHealAuditLog(writer: pool)
+        _ = try await store.enqueue(NewJob(id: "j", worker: "echo", input: "x", maxAttempts: 1), now: Date())
+        // Re-opening migrates nothing twice and keeps both tables' rows.
+        let reopened = try SQLiteHealAuditLog(path: path)
         #expect(try await reopened.list(limit: 100, before: nil).heals.count == 7)
-        _ = try SQLiteJobStore(writer: pool)
+        #expect(try await SQLiteJobStore(path: path).job(id: "j") != nil)
     }
 }

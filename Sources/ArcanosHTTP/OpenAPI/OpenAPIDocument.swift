@@ -418,7 +418,15 @@ extension OpenAPIDocument {
                     "400": errorResponse("An invalid worker id or body."),
                     "404": errorResponse("No such worker."),
                     "413": errorResponse("The body is over the size limit."),
+                    "502": jsonResponse(
+                        "The task failed (`error: task_failed`): the worker's failure, not the caller's.",
+                        "WorkerRunResult"
+                    ),
                     "503": errorResponse("The pool cannot take the task now."),
+                    "504": jsonResponse(
+                        "The task ran out of time (`error: task_timeout`).",
+                        "WorkerRunResult"
+                    ),
                 ]),
             ]
         ),
@@ -768,7 +776,9 @@ extension OpenAPIDocument {
                 "result": [:],
                 "executionTime": ["type": ["number", "string"]],
                 "timestamp": timestamp,
-                "error": nullable("string"),
+                "jobId": nullable("string"),
+                "error": ["type": ["string", "null"], "enum": ["task_failed", "task_timeout", .null]],
+                "message": nullable("string"),
             ],
             required: ["success", "workerId", "timestamp"]
         ),

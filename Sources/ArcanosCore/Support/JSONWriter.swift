@@ -1,8 +1,8 @@
 import Foundation
 
 /// Writes JSON text directly, for the documents of the `/ask` hot path: the answer, the degraded answer
-/// and the request to the model. Foundation's `JSONEncoder` took 7–14 µs for each of them on Linux
-/// (bench/RESULTS.md); this takes about one. Everything else encodes with `JSONEncoder`.
+/// and the request to the model. Foundation's `JSONEncoder` takes about five times as long for these small
+/// documents on Linux (`bench/hotpath.sh`, bench/RESULTS.md). Everything else encodes with `JSONEncoder`.
 ///
 /// Members come out in the order they are written; strings are escaped as RFC 8259 requires, `/` is not.
 public struct JSONWriter: Sendable {

@@ -10,50 +10,6 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
-/// The application with its own Prometheus registry, shared with the model client and the ask service the
-/// way `ArcanosServer` wires them.
-private struct MetricsHarness {
-    let exporter = PrometheusExporter()
-    let configuration: AppConfiguration
-    let askService: AskService
-
-    init(
-        provider: ScriptedLLMProvider?,
-        breakerThreshold: Int = 5,
-        configure: (inout AppConfiguration) -> Void = { _ in }
-    ) {
-        var configuration = AppConfiguration()
-        configuration.server.dataDirectory = makeTemporaryDirectory()
-        configuration.model.model = "test-model"
-        configure(&configuration)
-        let client = ResilientLLMClient(
-            provider: provider,
-            configuration: .init(
-                models: configuration.model.chain,
-                callTimeout: .seconds(10),
-                retry: .init(maxAttempts: 1),
-                breaker: .init(failureThreshold: breakerThreshold, openDuration: .seconds(60))
-            ),
-            logger: quietLogger,
-            metrics: self.exporter.metrics
-        )
-        self.askService = AskService(client: client, metrics: self.exporter.metrics)
-        self.configuration = configuration
-    }
-
-    func makeApplication() -> some ApplicationProtocol {
-        buildApplication(
-            HTTPDependencies(
-                configuration: self.configuration,
-                askService: self.askService,
-                readiness: [],
-                metrics: self.exporter
-            ),
-            logger: quietLogger
-        )
-    }
-}
-
 private func scrape(_ client: some TestClientProtocol) async throws -> PrometheusTextParser {
     let response = try await client.execute(uri: "/metrics", method: .get)
     #expect(response.status == .ok)
@@ -63,7 +19,7 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
 
 @Suite(.timeLimit(.minutes(1))) struct MetricsRouteTests {
     @Test func metricsAreStrictPrometheusTextCountingRequestsByRoutePattern() async throws {
-        let harness = MetricsHarness(provider: ScriptedLLMProvider(whenEmpty: .fail(LLMFailure(.serverError))))
+        let harness = RouterHarness(provider: ScriptedLLMProvider(whenEmpty: .fail(LLMFailure(.serverError))))
         try await harness.makeApplication().test(.router) { client in
             for _ in 0..<3 { _ = try await client.execute(uri: "/health", method: .get) }
             let degraded = try await client.execute(
@@ -106,7 +62,7 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
     }
 
     @Test func everyFamilyIsInTheCatalogWithItsLabelsAndHelp() async throws {
-        let harness = MetricsHarness(provider: ScriptedLLMProvider(whenEmpty: .fail(LLMFailure(.timeout))))
+        let harness = RouterHarness(provider: ScriptedLLMProvider(whenEmpty: .fail(LLMFailure(.timeout))))
         harness.exporter.addSampler {
             var sample = ArcanosMetrics.Sample()
             sample.queueDepth = 3
@@ -146,7 +102,7 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
     }
 
     @Test func countersMoveAfterRequests() async throws {
-        let harness = MetricsHarness(provider: ScriptedLLMProvider())
+        let harness = RouterHarness(provider: ScriptedLLMProvider())
         try await harness.makeApplication().test(.router) { client in
             let labels = ["method": "GET", "route": "/health", "status_class": "2xx"]
             let before = try await scrape(client).value(ArcanosMetrics.Name.httpRequests, labels) ?? 0
@@ -176,7 +132,7 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
 
     @Test func breakerStateAndTransitionsArePerConfiguredModel() async throws {
         let provider = ScriptedLLMProvider(whenEmpty: .fail(LLMFailure(.serverError)))
-        let harness = MetricsHarness(provider: provider, breakerThreshold: 1) {
+        let harness = RouterHarness(provider: provider, breakerThreshold: 1) {
             $0.model.fallbackModel = "backup-model"
         }
         try await harness.makeApplication().test(.router) { client in
@@ -203,7 +159,7 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
     }
 
     @Test func everyResponseCarriesItsRequestID() async throws {
-        let harness = MetricsHarness(provider: ScriptedLLMProvider()) { $0.auth.apiKeys = ["operator-key"] }
+        let harness = RouterHarness(provider: ScriptedLLMProvider()) { $0.auth.apiKeys = ["operator-key"] }
         try await harness.makeApplication().test(.router) { client in
             var ids: Set<String> = []
             for (uri, status) in [
@@ -220,7 +176,7 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
     }
 
     @Test func metricsCanBeTurnedOff() async throws {
-        let harness = MetricsHarness(provider: nil) { $0.observability.metricsEnabled = false }
+        let harness = RouterHarness(provider: nil) { $0.observability.metricsEnabled = false }
         try await harness.makeApplication().test(.router) { client in
             let response = try await client.execute(uri: "/metrics", method: .get)
             #expect(response.status == .notFound)
@@ -228,7 +184,7 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
     }
 
     @Test func metricsCanRequireTheOperatorKey() async throws {
-        let harness = MetricsHarness(provider: nil) {
+        let harness = RouterHarness(provider: nil) {
             $0.auth.apiKeys = ["operator-key"]
             $0.observability.metricsRequireKey = true
         }

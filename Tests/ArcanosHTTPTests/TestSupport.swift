@@ -26,6 +26,9 @@ func makeTemporaryDirectory() -> String {
 struct RouterHarness {
     let askService: AskService
     let configuration: AppConfiguration
+    /// The harness's own Prometheus registry, shared by the model client, the ask service and `/metrics`
+    /// the way `ArcanosServer` wires them.
+    let exporter = PrometheusExporter()
 
     init(
         provider: ScriptedLLMProvider?,
@@ -45,9 +48,10 @@ struct RouterHarness {
                 retry: .init(maxAttempts: maxAttempts, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2)),
                 breaker: .init(failureThreshold: breakerThreshold, openDuration: .seconds(60))
             ),
-            logger: quietLogger
+            logger: quietLogger,
+            metrics: self.exporter.metrics
         )
-        self.askService = AskService(client: client)
+        self.askService = AskService(client: client, metrics: self.exporter.metrics)
         self.configuration = configuration
     }
 
@@ -56,7 +60,8 @@ struct RouterHarness {
             HTTPDependencies(
                 configuration: self.configuration,
                 askService: self.askService,
-                readiness: [DataDirectoryReadiness(path: self.configuration.server.dataDirectory)]
+                readiness: [DataDirectoryReadiness(path: self.configuration.server.dataDirectory)],
+                metrics: self.exporter
             ),
             logger: quietLogger
         )

@@ -11,6 +11,8 @@ struct WorkerPoolParts {
     let inventory: WorkerInventory
     let supervisor: WorkerSupervisor<ContinuousClock>
     let dispatcher: WorkerDispatcher
+    /// The `error_rate_rising` signal of `GET /workers/status`, fed by the pool's finished attempts.
+    let errorRate = ErrorRateMonitor()
 
     /// - Parameters:
     ///   - client: the `/ask` model client; prompt tasks on its model share it (breaker included).
@@ -46,7 +48,10 @@ struct WorkerPoolParts {
             signals: signals,
             clock: ContinuousClock(),
             logger: workerLogger,
-            onEvent: { metrics.record($0) }
+            onEvent: { [errorRate] event in
+                metrics.record(event)
+                errorRate.record(event, at: Date())
+            }
         )
         self.dispatcher = WorkerDispatcher(
             configuration: pool,

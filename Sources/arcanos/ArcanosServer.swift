@@ -140,6 +140,7 @@ struct ArcanosServer {
                     stale: signals.stale
                 )
             },
+            errorRate: self.workers.errorRate,
             state: self.state
         )
         self.heal = HealService(

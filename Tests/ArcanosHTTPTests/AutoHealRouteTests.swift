@@ -27,6 +27,7 @@ import Testing
         let workersDirectory: String
         let heal: HealService
         let status: WorkerStatusService
+        let errorRate = ErrorRateMonitor()
 
         init(
             pool: FakeWorkerPool = FakeWorkerPool(),
@@ -59,6 +60,7 @@ import Testing
                 pool: pool,
                 jobStore: InMemoryJobStore(),
                 askService: self.askService,
+                errorRate: self.errorRate,
                 state: self.state
             )
             self.heal = HealService(
@@ -483,6 +485,21 @@ import Testing
                 #expect(broken?["available"]?.bool == false)
                 #expect(broken?[path: "error.category"]?.text == "invalid_definition")
             }
+        }
+    }
+
+    @Test func failingTaskAttemptsRaiseTheErrorRateSignal() async throws {
+        let harness = Harness()
+        try await harness.makeApplication().test(.router) { client in
+            let before = try await client.execute(uri: "/workers/status", method: .get) { Self.json($0.body) }
+            #expect(before[path: "autoHeal.status"]?.text == "ok")
+            for index in 0..<10 {
+                let outcome: WorkerPoolEvent.JobOutcome = index < 5 ? .retrying : .succeeded
+                harness.errorRate.record(.jobFinished(workerID: "w", jobID: "j\(index)", outcome: outcome), at: Date())
+            }
+            let after = try await client.execute(uri: "/workers/status", method: .get) { Self.json($0.body) }
+            #expect(after[path: "autoHeal.status"]?.text == "warning")
+            #expect(after[path: "autoHeal.message"]?.text?.contains("error rate") == true)
         }
     }
 

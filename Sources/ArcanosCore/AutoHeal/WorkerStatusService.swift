@@ -47,6 +47,7 @@ public final class WorkerStatusService: Sendable {
     private let jobStore: (any JobStore)?
     private let askService: AskService?
     private let selfTest: (@Sendable (Date) async -> SelfTestStatus)?
+    private let errorRate: ErrorRateMonitor?
     private let state: SystemStateManager?
 
     public init(
@@ -56,9 +57,11 @@ public final class WorkerStatusService: Sendable {
         jobStore: (any JobStore)?,
         askService: AskService?,
         selfTest: (@Sendable (Date) async -> SelfTestStatus)? = nil,
+        errorRate: ErrorRateMonitor? = nil,
         state: SystemStateManager?
     ) {
         self.configuration = configuration
+        self.errorRate = errorRate
         self.inventory = inventory
         self.pool = pool
         self.jobStore = jobStore
@@ -105,7 +108,7 @@ public final class WorkerStatusService: Sendable {
             degradedAnswers: fallbacks?.total ?? 0,
             selfTestFailed: selfTest?.failed,
             selfTestStale: selfTest?.stale,
-            errorRateRising: nil,
+            errorRateRising: self.errorRate?.isRising(at: now),
             queueDepth: queue?.depth,
             queueOldestAgeSeconds: queue?.oldestQueuedAgeSeconds,
             lastError: pool?.runtime.lastError.map { ErrorSummary.redact($0) }

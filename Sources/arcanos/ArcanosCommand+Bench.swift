@@ -175,7 +175,7 @@ extension ArcanosCommand.Bench {
             var detections: [Duration] = []
             for _ in 0..<self.hangs {
                 let directory = BenchSupport.temporaryDirectory()
-                let store = StalledHeartbeatStore(try SQLiteJobStore(path: directory + "/" + SQLiteJobStore.fileName))
+                let store = StallingHeartbeatStore(try SQLiteJobStore(path: directory + "/" + SQLiteJobStore.fileName))
                 let executor = ScriptedTaskExecutor(workers: ["noop"], timeout: .seconds(600)) { _, _ in
                     while true { try await Task.sleep(for: .seconds(3600)) }
                 }
@@ -186,7 +186,7 @@ extension ArcanosCommand.Bench {
                     let hung = await pool.waitForHang()
                     return started.duration(to: hung)
                 }
-                store.release()
+                store.releaseStalls()
                 detections.append(detection)
                 try? FileManager.default.removeItem(atPath: directory)
             }
@@ -341,39 +341,4 @@ enum BenchSupport {
         }
         return "n=\(sorted.count) p50 \(at(0.5)) p99 \(at(0.99)) max \(at(1.0))"
     }
-}
-
-/// A store whose heartbeats hang until released: a worker stuck on its database, which stops beating.
-final class StalledHeartbeatStore: JobStore {
-    let base: SQLiteJobStore
-    private let released = OneShot<Void>()
-
-    init(_ base: SQLiteJobStore) {
-        self.base = base
-    }
-
-    func release() { self.released.resolve(()) }
-
-    func heartbeat(_ lease: JobLease, leaseDuration: Duration, now: Date) async throws -> JobWriteOutcome {
-        await self.released.value
-        return .fenced
-    }
-
-    func enqueue(_ job: NewJob, now: Date) async throws -> Job { try await self.base.enqueue(job, now: now) }
-    func job(id: String) async throws -> Job? { try await self.base.job(id: id) }
-    func claim(owner: String, leaseDuration: Duration, now: Date) async throws -> JobLease? {
-        try await self.base.claim(owner: owner, leaseDuration: leaseDuration, now: now)
-    }
-    func complete(_ lease: JobLease, result: String, now: Date) async throws -> JobWriteOutcome {
-        try await self.base.complete(lease, result: result, now: now)
-    }
-    func fail(_ lease: JobLease, error: String, retryAfter: Duration?, now: Date) async throws -> JobFailOutcome {
-        try await self.base.fail(lease, error: error, retryAfter: retryAfter, now: now)
-    }
-    func release(_ lease: JobLease, now: Date) async throws -> JobWriteOutcome {
-        try await self.base.release(lease, now: now)
-    }
-    func reclaimExpired(now: Date) async throws -> Int { try await self.base.reclaimExpired(now: now) }
-    func stats(now: Date) async throws -> JobQueueStats { try await self.base.stats(now: now) }
-    func deleteFinished(before cutoff: Date) async throws -> Int { try await self.base.deleteFinished(before: cutoff) }
 }

@@ -386,38 +386,3 @@ struct Gate: Sendable {
         while true { try await Task.sleep(for: .seconds(3600)) }
     }
 }
-
-/// A store whose heartbeats never return (a stuck database), until released.
-final class StallingHeartbeatStore: JobStore {
-    let base: any JobStore
-    private let released = OneShot<Void>()
-
-    init(_ base: any JobStore) {
-        self.base = base
-    }
-
-    func releaseStalls() { self.released.resolve(()) }
-
-    func heartbeat(_ lease: JobLease, leaseDuration: Duration, now: Date) async throws -> JobWriteOutcome {
-        await self.released.value
-        throw CancellationError()
-    }
-
-    func enqueue(_ job: NewJob, now: Date) async throws -> Job { try await self.base.enqueue(job, now: now) }
-    func job(id: String) async throws -> Job? { try await self.base.job(id: id) }
-    func claim(owner: String, leaseDuration: Duration, now: Date) async throws -> JobLease? {
-        try await self.base.claim(owner: owner, leaseDuration: leaseDuration, now: now)
-    }
-    func complete(_ lease: JobLease, result: String, now: Date) async throws -> JobWriteOutcome {
-        try await self.base.complete(lease, result: result, now: now)
-    }
-    func fail(_ lease: JobLease, error: String, retryAfter: Duration?, now: Date) async throws -> JobFailOutcome {
-        try await self.base.fail(lease, error: error, retryAfter: retryAfter, now: now)
-    }
-    func release(_ lease: JobLease, now: Date) async throws -> JobWriteOutcome {
-        try await self.base.release(lease, now: now)
-    }
-    func reclaimExpired(now: Date) async throws -> Int { try await self.base.reclaimExpired(now: now) }
-    func stats(now: Date) async throws -> JobQueueStats { try await self.base.stats(now: now) }
-    func deleteFinished(before cutoff: Date) async throws -> Int { try await self.base.deleteFinished(before: cutoff) }
-}

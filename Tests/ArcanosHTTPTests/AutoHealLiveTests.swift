@@ -39,20 +39,6 @@ import Testing
         }
     }
 
-    func get(_ url: String) async throws -> LiveResponse {
-        let start = ContinuousClock.now
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        var headers: [String: String] = [:]
-        for header in response.headers { headers[header.name.lowercased()] = header.value }
-        return LiveResponse(
-            status: Int(response.status.code),
-            headers: headers,
-            body: String(buffer: body),
-            elapsed: start.duration(to: .now)
-        )
-    }
-
     @Test func aCorruptStateFileIsQuarantinedAtStartAndTheNextHealPersists() async throws {
         let dataDirectory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
@@ -63,7 +49,7 @@ import Testing
             "WORKER_COUNT": "2", "ARCANOS_WORKERS_DIR": dataDirectory + "/workers", "SELF_TEST_INTERVAL_MS": "0",
         ]
         try await self.withServer(dataDirectory: dataDirectory, environment: environment) { baseURL in
-            let status = try await self.get(baseURL + "/workers/status")
+            let status = try await get(baseURL + "/workers/status")
             #expect(status.status == 200)
             #expect(status.headers["cache-control"] == "no-store")
             #expect(!status.body.contains(dataDirectory))
@@ -88,13 +74,13 @@ import Testing
             #expect(document["status"] as? String == "running")
 
             // No keys are configured and this client is on loopback: the detail view is allowed.
-            let detail = try await self.get(baseURL + "/workers/status?view=detail")
+            let detail = try await get(baseURL + "/workers/status?view=detail")
             #expect(detail.status == 200)
             #expect(detail.json["view"] as? String == "detail")
             #expect(detail.json[path: "lastHeal.planId"] as? String == planId)
             #expect(detail.json[path: "arcanosWorkers.runtime.activeListeners"] as? Int == 2)
 
-            let heals = try await self.get(baseURL + "/workers/heals")
+            let heals = try await get(baseURL + "/workers/heals")
             #expect(heals.status == 200)
             #expect((heals.json["heals"] as? [Any])?.count == 1)
         }

@@ -273,11 +273,7 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
                 let answer = try await post(server + "/ask", json: #"{"prompt":"Are you online?"}"#)
                 #expect(answer.status == 200)
                 #expect(answer.headers["x-request-id"]?.isEmpty == false)
-                var request = HTTPClientRequest(url: server + "/metrics")
-                request.method = .GET
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-                let text = String(buffer: try await response.body.collect(upTo: 1 << 22))
-                let metrics = try PrometheusTextParser(text)
+                let metrics = try PrometheusTextParser(try await get(server + "/metrics").body)
                 let catalog = Set(ArcanosMetrics.catalog.map(\.name))
                 for family in metrics.families.keys {
                     #expect(catalog.contains(family), "\(family) not in the catalog")

@@ -46,20 +46,6 @@ import Testing
         }
     }
 
-    func get(_ url: String) async throws -> LiveResponse {
-        var request = HTTPClientRequest(url: url)
-        request.method = .GET
-        let start = ContinuousClock.now
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 4 << 20)
-        return LiveResponse(
-            status: Int(response.status.code),
-            headers: [:],
-            body: String(buffer: body),
-            elapsed: start.duration(to: .now)
-        )
-    }
-
     func readJSON(_ path: String) throws -> [String: Any] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -143,7 +129,7 @@ import Testing
                 let state = try self.readJSON(server.configuration.server.dataDirectory + "/systemState.json")
                 #expect(state[path: "selfTest.status"] as? String == "pass")
 
-                let status = try await self.get(baseURL + "/workers/status")
+                let status = try await get(baseURL + "/workers/status")
                 #expect(status.status == 200)
                 #expect(status.json[path: "selfTest.status"] as? String == "pass")
                 #expect(status.json[path: "selfTest.stale"] as? Bool == false)

@@ -127,9 +127,18 @@ func post(_ url: String, json: String, headers: [String: String] = [:]) async th
     request.headers.add(name: "content-type", value: "application/json")
     for (name, value) in headers { request.headers.add(name: name, value: value) }
     request.body = .bytes(ByteBuffer(string: json))
+    return try await send(request)
+}
+
+func get(_ url: String) async throws -> LiveResponse {
+    try await send(HTTPClientRequest(url: url))
+}
+
+/// Sends `request` through a real socket and collects the whole answer.
+func send(_ request: HTTPClientRequest) async throws -> LiveResponse {
     let start = ContinuousClock.now
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-    let body = try await response.body.collect(upTo: 1 << 20)
+    let body = try await response.body.collect(upTo: 4 << 20)
     var collected: [String: String] = [:]
     for header in response.headers { collected[header.name.lowercased()] = header.value }
     return LiveResponse(

@@ -333,18 +333,3 @@ import Testing
         }
     }
 }
-
-func get(_ url: String) async throws -> LiveResponse {
-    let request = HTTPClientRequest(url: url)
-    let start = ContinuousClock.now
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-    let body = try await response.body.collect(upTo: 1 << 20)
-    var collected: [String: String] = [:]
-    for header in response.headers { collected[header.name.lowercased()] = header.value }
-    return LiveResponse(
-        status: Int(response.status.code),
-        headers: collected,
-        body: String(buffer: body),
-        elapsed: start.duration(to: .now)
-    )
-}

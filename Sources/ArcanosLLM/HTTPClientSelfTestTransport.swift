@@ -76,10 +76,3 @@ public struct HTTPClientSelfTestTransport: SelfTestTransport {
         return SelfTestTransportError.connection
     }
 }
-
-extension Duration {
-    fileprivate var nanoseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}

@@ -239,16 +239,3 @@ public final class ResilientLLMClient: Sendable {
         if before != after { self.metrics.recordBreakerTransition(model: model, to: after) }
     }
 }
-
-extension Duration {
-    /// Whole and fractional seconds, for JSON and headers.
-    public var seconds: Double {
-        let (seconds, attoseconds) = self.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-
-    public var milliseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}

@@ -374,14 +374,3 @@ public struct ArcanosMetrics: Sendable {
         let lastTotals = Mutex<[Key: Int]>([:])
     }
 }
-
-extension Duration {
-    /// Whole nanoseconds, saturating.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        guard !overflow else { return seconds < 0 ? .min : .max }
-        return product.addingReportingOverflow(attoseconds / 1_000_000_000).overflow
-            ? .max : product + attoseconds / 1_000_000_000
-    }
-}

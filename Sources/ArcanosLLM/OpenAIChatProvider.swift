@@ -70,7 +70,7 @@ public struct OpenAIChatProvider: LLMProvider {
             throw LLMFailure(kind, statusCode: status, retryAfter: retryAfter, detail: "upstream answered \(status)")
         }
         do {
-            let wire = try JSONDecoder().decode(WireResponse.self, from: body)
+            let wire = try Self.decoder.decode(WireResponse.self, from: body)
             guard let content = wire.choices.first?.message.content else {
                 throw LLMFailure(.invalidResponse, statusCode: status, detail: "no message content in choices")
             }
@@ -139,6 +139,8 @@ public struct OpenAIChatProvider: LLMProvider {
         return writer.bytes
     }
 
+    private static let decoder = JSONDecoder()
+
     /// Maps transport errors to failure classes; a cancelled caller stays a `CancellationError`.
     static func classify(_ error: any Error) -> any Error {
         if error is CancellationError || Task.isCancelled { return CancellationError() }
@@ -147,8 +149,6 @@ public struct OpenAIChatProvider: LLMProvider {
             case .cancelled: return CancellationError()
             case .deadlineExceeded, .readTimeout, .writeTimeout:
                 return LLMFailure(.timeout, detail: "\(error)")
-            case .connectTimeout, .remoteConnectionClosed, .tlsHandshakeTimeout, .getConnectionFromPoolTimeout:
-                return LLMFailure(.connection, detail: "\(error)")
             default:
                 return LLMFailure(.connection, detail: "\(error)")
             }
@@ -161,7 +161,7 @@ public struct OpenAIChatProvider: LLMProvider {
 
     /// `Retry-After` as delta-seconds or an HTTP date.
     static func parseRetryAfter(_ value: String) -> Duration? {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        let trimmed = value.trimmingWhitespace()
         if let seconds = Double(trimmed), seconds >= 0, seconds.isFinite {
             return .milliseconds(Int64(seconds * 1000))
         }
@@ -171,13 +171,6 @@ public struct OpenAIChatProvider: LLMProvider {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: trimmed) else { return nil }
         return .milliseconds(Int64(max(date.timeIntervalSinceNow, 0) * 1000))
-    }
-}
-
-extension Duration {
-    fileprivate var nanoseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
 

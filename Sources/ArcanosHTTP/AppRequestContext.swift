@@ -47,7 +47,7 @@ extension Request {
         let buffer = try await self.collectBody(upTo: context.maxUploadSize)
         guard buffer.readableBytes > 0 else { throw ArcanosError.invalidRequest("request body must be a JSON object") }
         do {
-            return try JSONDecoder().decode(Value.self, from: buffer)
+            return try Self.bodyDecoder.decode(Value.self, from: buffer)
         } catch let error as DecodingError {
             throw ArcanosError.invalidRequest(Self.describe(error))
         } catch let error as ArcanosError {
@@ -56,6 +56,8 @@ extension Request {
             throw ArcanosError.invalidRequest("request body is not valid JSON")
         }
     }
+
+    private static let bodyDecoder = JSONDecoder()
 
     private static func describe(_ error: DecodingError) -> String {
         func path(_ codingPath: [any CodingKey]) -> String {

@@ -29,11 +29,13 @@ extension ArcanosError: HTTPResponseError {
         if self.code == .unauthorized {
             headers[.wwwAuthenticate] = #"Bearer realm="arcanos""#
         }
-        let body = try JSONEncoder().encode(
+        let body = try Self.bodyEncoder.encode(
             ErrorBody(error: self.code.rawValue, message: self.message, details: self.details)
         )
         return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
     }
+
+    private static let bodyEncoder = JSONEncoder()
 
     /// Whole seconds, rounded up, at least 1: what `Retry-After` carries.
     static func retryAfterSeconds(_ duration: Duration) -> Int64 {

@@ -72,10 +72,7 @@ extension ArcanosCommand {
                 throw error
             }
             try await httpClient.shutdown()
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            encoder.dateEncodingStrategy = .iso8601Milliseconds
-            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            print(String(decoding: try SelfTestSummary.encoder.encode(summary), as: UTF8.self))
             if summary.status == .fail {
                 throw ExitCode(1)
             }

@@ -33,11 +33,15 @@ public struct JSONLogHandler: LogHandler {
         for (key, value) in merged where fields[key] == nil {
             fields[key] = Self.json(value)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(JSONValue.object(fields)) else { return }
+        guard let data = try? Self.encoder.encode(JSONValue.object(fields)) else { return }
         self.sink(String(decoding: data, as: UTF8.self))
     }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 
     private static func json(_ value: Logger.Metadata.Value) -> JSONValue {
         switch value {

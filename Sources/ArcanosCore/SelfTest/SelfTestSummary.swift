@@ -108,10 +108,11 @@ public struct SelfTestSummary: Sendable, Hashable, Codable {
         try JSONDecoder().decode(JSONValue.self, from: try Self.encoder.encode(self))
     }
 
-    static var encoder: JSONEncoder {
+    /// Sorted, pretty-printed, `iso8601Milliseconds` dates: the self-test files and `arcanos selftest`.
+    public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601Milliseconds
         return encoder
-    }
+    }()
 }

@@ -90,7 +90,7 @@ public final class WorkerStatusService: Sendable {
         let selfTest = await self.selfTest?(now)
         let lastHeal = await self.state?.snapshot()["workers"]?["lastHeal"]
 
-        var signals = HealthSignals(
+        let signals = HealthSignals(
             failingModules: (listing?.failing ?? []).map {
                 .init(id: $0.id, reason: ErrorSummary.redact($0.error ?? "invalid definition"))
             },
@@ -113,10 +113,6 @@ public final class WorkerStatusService: Sendable {
             queueOldestAgeSeconds: queue?.oldestQueuedAgeSeconds,
             lastError: pool?.runtime.lastError.map { ErrorSummary.redact($0) }
         )
-        if listing?.problem != nil, signals.failingModules.isEmpty {
-            // A missing or unreadable directory is not a failing module: there is simply no inventory.
-            signals.failingModules = []
-        }
         let assessment = self.heuristic.assess(signals)
         return WorkerStatusSnapshot(
             timestamp: now,

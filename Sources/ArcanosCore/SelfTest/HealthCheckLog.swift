@@ -37,15 +37,6 @@ public struct HealthCheckLog: Sendable {
         return history
     }
 
-    /// The stored history, oldest first (empty when there is no file or it is unreadable).
-    public func history() -> [JSONValue] {
-        guard let data = try? self.storage.read(),
-            let value = try? JSONDecoder().decode(JSONValue.self, from: data),
-            case .array(let history)? = value["history"]
-        else { return [] }
-        return history
-    }
-
     private func read(now: Date) throws -> [String: JSONValue] {
         guard let data = try self.storage.read() else { return [:] }
         if let value = try? JSONDecoder().decode(JSONValue.self, from: data), case .object(let object) = value {

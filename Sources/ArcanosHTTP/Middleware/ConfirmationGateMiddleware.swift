@@ -21,10 +21,6 @@ public struct ConfirmationGateMiddleware: RouterMiddleware {
         self.service = service
     }
 
-    public init(_ service: ConfirmationService) {
-        self.init(service: service)
-    }
-
     public func handle(
         _ request: Request,
         context: Context,

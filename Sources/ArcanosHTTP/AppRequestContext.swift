@@ -37,6 +37,25 @@ public struct AppRequestContext: RequestContext {
     }()
 }
 
+extension Response {
+    /// `value` as a JSON body, encoded by the shared response encoder and marked `no-store`: how every
+    /// route that builds its own response answers with a document.
+    static func json(
+        _ value: some Encodable,
+        status: HTTPResponse.Status = .ok,
+        headers: HTTPFields = [:],
+        context: AppRequestContext
+    ) throws -> Response {
+        var fields: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"]
+        fields.append(contentsOf: headers)
+        return Response(
+            status: status,
+            headers: fields,
+            body: .init(byteBuffer: ByteBuffer(data: try context.responseEncoder.encode(value)))
+        )
+    }
+}
+
 extension Request {
     /// Decodes a JSON body strictly: malformed JSON, missing fields and wrong types are 400
     /// `invalid_request` with a message that names the field but never echoes the body.

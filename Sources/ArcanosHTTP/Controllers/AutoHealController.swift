@@ -50,7 +50,7 @@ struct AutoHealController {
         }
         var payload = await self.routes.status.snapshot(now: Date()).payload(view: view)
         payload.watchdog = self.routes.watchdog?.report()
-        return try Self.json(payload, context: context)
+        return try Response.json(payload, context: context)
     }
 
     /// The detail view needs an operator key; with no keys configured, only a loopback peer gets it.
@@ -82,7 +82,7 @@ struct AutoHealController {
             confirmation: confirmation
         )
         let response = try await self.routes.heal.heal(healRequest, caller: caller)
-        return try Self.json(response, context: context)
+        return try Response.json(response, context: context)
     }
 
     struct HealsPage: Encodable {
@@ -119,7 +119,10 @@ struct AutoHealController {
             before = value
         }
         let page = try await self.routes.audit.list(limit: limit, before: before)
-        return try Self.json(HealsPage(heals: page.heals, nextBefore: page.nextBefore, limit: limit), context: context)
+        return try Response.json(
+            HealsPage(heals: page.heals, nextBefore: page.nextBefore, limit: limit),
+            context: context
+        )
     }
 
     /// A secret-free name for the caller, also its rate-limit key: which operator key it used (by position),
@@ -143,14 +146,5 @@ struct AutoHealController {
         }
         if let address = context.remoteAddress?.ipAddress { return "address:\(address)" }
         return "anonymous"
-    }
-
-    static func json(_ value: some Encodable, context: AppRequestContext) throws -> Response {
-        let data = try context.responseEncoder.encode(value)
-        return Response(
-            status: .ok,
-            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(data: data))
-        )
     }
 }

@@ -28,10 +28,6 @@ struct DevOpsController {
             "self-test run on request",
             metadata: ["self_test.status": "\(summary.status.rawValue)", "self_test.fail": "\(summary.failCount)"]
         )
-        return Response(
-            status: .ok,
-            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(data: try context.responseEncoder.encode(summary)))
-        )
+        return try Response.json(summary, context: context)
     }
 }

@@ -25,13 +25,11 @@ struct JobsController {
         }
         let job = try await self.dispatcher.enqueue(worker: body.worker, input: body.input)
         context.logger.debug("job enqueued", metadata: ["job.id": "\(job.id)", "worker.id": "\(job.worker)"])
-        return Response(
+        return try Response.json(
+            ["id": job.id],
             status: .accepted,
-            headers: [
-                .contentType: "application/json; charset=utf-8", .location: "/jobs/\(job.id)",
-                .cacheControl: "no-store",
-            ],
-            body: .init(byteBuffer: ByteBuffer(data: try context.responseEncoder.encode(["id": job.id])))
+            headers: [.location: "/jobs/\(job.id)"],
+            context: context
         )
     }
 

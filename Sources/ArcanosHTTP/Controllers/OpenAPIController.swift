@@ -16,11 +16,15 @@ struct OpenAPIController {
         router.get("/openapi.json", use: self.openAPI)
     }
 
-    @Sendable
-    func openAPI(_ request: Request, context: AppRequestContext) async throws -> Response {
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = try encoder.encode(self.document.json(serverURL: self.serverURL(for: request)))
+        return encoder
+    }()
+
+    @Sendable
+    func openAPI(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try Self.encoder.encode(self.document.json(serverURL: self.serverURL(for: request)))
         return Response(
             status: .ok,
             headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],

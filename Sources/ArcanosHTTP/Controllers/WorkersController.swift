@@ -43,11 +43,7 @@ struct WorkersController {
         )
         // A task that failed or ran out of time is the worker's failure, not the client's: 502 / 504.
         let status: HTTPResponse.Status = outcome.success ? .ok : (outcome.timedOut ? .gatewayTimeout : .badGateway)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(data: try context.responseEncoder.encode(body)))
-        )
+        return try Response.json(body, status: status, context: context)
     }
 }
 

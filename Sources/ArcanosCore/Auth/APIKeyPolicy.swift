@@ -14,9 +14,15 @@ public struct APIKeyPolicy: Sendable {
     /// Checks a presented key against every configured key in constant time, so neither which key
     /// matched nor how much of one matched shows in the timing.
     public func accepts(_ presented: some StringProtocol) -> Bool {
-        var matched = false
-        for key in self.keys where ConstantTime.equals(presented, key) {
-            matched = true
+        self.matchingKey(presented) != nil
+    }
+
+    /// The 1-based position of the configured key `presented` equals, compared like `accepts`: a
+    /// secret-free name for the key a caller used.
+    public func matchingKey(_ presented: some StringProtocol) -> Int? {
+        var matched: Int?
+        for (index, key) in self.keys.enumerated() where ConstantTime.equals(presented, key) {
+            matched = matched ?? index + 1
         }
         return matched
     }

@@ -128,13 +128,10 @@ struct AutoHealController {
     /// A secret-free name for the caller, also its rate-limit key: which operator key it used (by position),
     /// else the trusted GPT id or the automation secret the gate accepted, else its address.
     static func principal(_ request: Request, context: AppRequestContext, policy: APIKeyPolicy) -> String {
-        if policy.isEnforced, let presented = APIKeyMiddleware<AppRequestContext>.bearerToken(request) {
-            var matched: Int?
-            // Every key is compared, like APIKeyPolicy.accepts, so timing does not say which one matched.
-            for (index, key) in policy.keys.enumerated() where ConstantTime.equals(presented, key) {
-                matched = matched ?? index + 1
-            }
-            if let matched { return "api-key:\(matched)" }
+        if policy.isEnforced, let presented = APIKeyMiddleware<AppRequestContext>.bearerToken(request),
+            let matched = policy.matchingKey(presented)
+        {
+            return "api-key:\(matched)"
         }
         switch context.confirmation?.status {
         case .trustedGPT?:

@@ -51,11 +51,18 @@ enum OperatorExit {
 /// A minimal client of a running server's operator routes.
 struct OperatorClient {
     struct Reply {
-        var status: Int
-        var headers: [String: String]
-        var body: Data
+        let status: Int
+        let headers: [String: String]
+        let body: Data
+        /// The body decoded once; nil when it is not JSON.
+        let json: JSONValue?
 
-        var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: self.body) }
+        init(status: Int, headers: [String: String], body: Data) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.json = try? JSONDecoder().decode(JSONValue.self, from: body)
+        }
     }
 
     /// Why talking to the server failed, for the operator.

@@ -49,17 +49,22 @@ struct ArcanosServer {
         let provider = model.apiKey.map { apiKey in
             OpenAIChatProvider(httpClient: httpClient, configuration: .init(baseURL: model.baseURL, apiKey: apiKey))
         }
-        let client = ResilientLLMClient(
-            provider: provider,
-            configuration: .init(
-                models: model.chain,
-                callTimeout: model.timeout,
-                retry: .init(maxAttempts: model.maxAttempts),
-                breaker: .init(failureThreshold: model.breakerThreshold, openDuration: model.breakerCooldown)
-            ),
-            logger: logger,
-            metrics: self.metrics.metrics
-        )
+        // `/ask` uses the chain of AI_MODEL; a worker module with a model of its own gets the same client
+        // settings over that model, then FALLBACK_MODEL.
+        let makeClient: @Sendable (String) -> ResilientLLMClient = { [metrics = self.metrics] primary in
+            ResilientLLMClient(
+                provider: provider,
+                configuration: .init(
+                    models: model.chain(primary: primary),
+                    callTimeout: model.timeout,
+                    retry: .init(maxAttempts: model.maxAttempts),
+                    breaker: .init(failureThreshold: model.breakerThreshold, openDuration: model.breakerCooldown)
+                ),
+                logger: logger,
+                metrics: metrics.metrics
+            )
+        }
+        let client = makeClient(model.model)
         if provider == nil {
             logger.warning("OPENAI_API_KEY is not set: /ask answers in degraded mode")
         }
@@ -76,19 +81,7 @@ struct ArcanosServer {
         self.workers = try WorkerPoolParts(
             configuration: configuration,
             client: client,
-            makeClient: { [metrics = self.metrics] workerModel in
-                ResilientLLMClient(
-                    provider: provider,
-                    configuration: .init(
-                        models: [workerModel] + (model.fallbackModel.map { [$0] } ?? []),
-                        callTimeout: model.timeout,
-                        retry: .init(maxAttempts: model.maxAttempts),
-                        breaker: .init(failureThreshold: model.breakerThreshold, openDuration: model.breakerCooldown)
-                    ),
-                    logger: logger,
-                    metrics: metrics.metrics
-                )
-            },
+            makeClient: makeClient,
             logger: logger,
             metrics: self.metrics.metrics
         )

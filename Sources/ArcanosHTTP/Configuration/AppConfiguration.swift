@@ -61,7 +61,10 @@ public struct AppConfiguration: Sendable {
 
         public init() {}
 
-        public var chain: [String] { [self.model] + (self.fallbackModel.map { [$0] } ?? []) }
+        public var chain: [String] { self.chain(primary: self.model) }
+
+        /// `primary`, then `FALLBACK_MODEL` when one is set.
+        public func chain(primary: String) -> [String] { [primary] + (self.fallbackModel.map { [$0] } ?? []) }
     }
 
     public struct Fallback: Sendable {

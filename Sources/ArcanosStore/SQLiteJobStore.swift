@@ -124,11 +124,12 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
         return try Job.fetchOne(db.cachedStatement(sql: Self.claimQueued), arguments: claimArguments + [nowMs])
     }
 
-    private static let completeFenced = """
-        UPDATE jobs SET status = 'succeeded', result = ?, error = NULL, lease_owner = NULL, lease_expires_at = NULL,
+    /// A completion: the result, the lease dropped, finished now (arguments: result, now, now).
+    private static let completeSet = """
+        status = 'succeeded', result = ?, error = NULL, lease_owner = NULL, lease_expires_at = NULL,
             finished_at = ?, updated_at = ?
-        WHERE id = ? AND status = 'running' AND fence = ?
         """
+    private static let completeFenced = fencedUpdateSQL(set: completeSet)
 
     private static let claimSet = """
         UPDATE jobs SET status = 'running', attempts = attempts + 1, fence = fence + 1,
@@ -164,14 +165,7 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
 
     public func complete(_ lease: JobLease, result: String, now: Date) async throws -> JobWriteOutcome {
         let nowMs = now.storedMilliseconds
-        return try await self.fencedUpdate(
-            lease,
-            set: """
-                status = 'succeeded', result = ?, error = NULL, lease_owner = NULL, lease_expires_at = NULL,
-                finished_at = ?, updated_at = ?
-                """,
-            arguments: [result, nowMs, nowMs]
-        )
+        return try await self.fencedUpdate(lease, set: Self.completeSet, arguments: [result, nowMs, nowMs])
     }
 
     public func fail(_ lease: JobLease, error: String, retryAfter: Duration?, now: Date) async throws -> JobFailOutcome
@@ -302,6 +296,11 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
     }
 
     /// `UPDATE jobs SET <set> WHERE` the lease is still current: the one place fencing is enforced.
+    /// An update that applies only while the lease holds: the job still runs under the same fence.
+    private static func fencedUpdateSQL(set: String) -> String {
+        "UPDATE jobs SET \(set) WHERE id = ? AND status = 'running' AND fence = ?"
+    }
+
     private func fencedUpdate(
         _ lease: JobLease,
         set: String,
@@ -310,7 +309,7 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
         -> JobWriteOutcome
     {
         let changed = try await self.combiner.write { db in
-            try db.cachedStatement(sql: "UPDATE jobs SET \(set) WHERE id = ? AND status = 'running' AND fence = ?")
+            try db.cachedStatement(sql: Self.fencedUpdateSQL(set: set))
                 .execute(arguments: arguments + [lease.jobID, lease.fence])
             return db.changesCount
         }

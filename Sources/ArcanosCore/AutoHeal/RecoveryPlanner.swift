@@ -151,15 +151,22 @@ public struct RecoveryPlanner: Sendable {
         fallbackModel is null or one of the configured models. Never suggest commands outside Arcanos' HTTP API.
         """
 
+    private static let inputEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
     static func request(signals: HealthSignals, assessment: AutoHealHeuristic.Assessment) throws -> LLMRequest {
         struct Input: Encodable {
             var signals: HealthSignals
             var assessment: AutoHealHeuristic.Assessment
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        let input = String(decoding: try encoder.encode(Input(signals: signals, assessment: assessment)), as: UTF8.self)
+        let input = String(
+            decoding: try Self.inputEncoder.encode(Input(signals: signals, assessment: assessment)),
+            as: UTF8.self
+        )
         return LLMRequest(
             messages: [.system(Self.systemPrompt), .user(input)],
             responseFormat: .jsonSchema(name: Self.schemaName, schema: Self.planSchema, strict: true),

@@ -137,13 +137,13 @@ public final class HealService: Sendable {
         let (planned, snapshot) = await self.plan()
         let plannedAt = clock.now
         let decision = HealDecision.decide(request, confirmation: caller.confirmation)
+        let audited = HealAuditRecord.Decision(decision)
         var report = DecisionReport(
-            execute: decision.executes,
-            autoExecuted: false,
-            reason: HealAuditRecord.Decision(decision).reason,
+            execute: audited.execute,
+            autoExecuted: audited.autoExecuted,
+            reason: audited.reason,
             outcome: .planned
         )
-        if case .execute(let autoExecuted) = decision { report.autoExecuted = autoExecuted }
 
         var execution: Execution?
         var restartSummary: StartWorkersSummary?
@@ -181,7 +181,7 @@ public final class HealService: Sendable {
             request: request,
             plan: planned.plan,
             ai: planned.ai,
-            decision: .init(decision),
+            decision: audited,
             outcome: report.outcome,
             outcomeDetail: report.detail ?? (verification?.verified == false ? "verification failed" : nil),
             restart: restartSummary,

@@ -75,7 +75,7 @@ curl -sf -X POST "http://127.0.0.1:$mock_port/_mock/mode/hang" >/dev/null
 for _ in $(seq 1 6); do
     curl -s -o /dev/null -X POST -H 'content-type: application/json' -d '{"prompt":"x"}' "http://127.0.0.1:$port/ask"
 done
-reason=$(curl -s -o /dev/null -D - -X POST -d '{"prompt":"x"}' "http://127.0.0.1:$port/ask" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-arcanos-degraded-reason"{print $2}')
+reason=$(curl -s -o /dev/null -D - -X POST -H 'content-type: application/json' -d '{"prompt":"x"}' "http://127.0.0.1:$port/ask" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-arcanos-degraded-reason"{print $2}')
 echo "degraded reason before (b): $reason"
 before=$(curl -s "http://127.0.0.1:$mock_port/_mock")
 run "b-breaker-open" "http://127.0.0.1:$port/ask" "$work/ask.lua" "$server"

@@ -47,7 +47,7 @@ echo "commit: $(git rev-parse --short HEAD); load average before: $(cut -d' ' -f
 echo "workers: $workers; jobs: $jobs; heals: $heals; mock model delay: ${slow_ms} ms"
 
 # Enqueue the jobs (one request each, 8 at a time).
-seq 1 "$jobs" | xargs -P 8 -I{} curl -s -X POST "$base/jobs" -H 'content-type: application/json' \
+seq 1 "$jobs" | xargs -P 8 -I{} curl -s -X POST "$base/jobs" -H 'content-type: application/json' -H 'x-confirmed: yes' \
     -d '{"worker":"arcanos","input":"bench job {}"}' -o "$work/job-{}.json"
 cat "$work"/job-*.json | python3 -c 'import sys,json,re
 ids=[json.loads(m)["id"] for m in re.findall(r"\{[^{}]*\}", sys.stdin.read())]

@@ -36,7 +36,7 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 for _ in 1 2 3; do
-    curl -s -o /dev/null -w 'ask: %{http_code}\n' -X POST "$base/ask" -d '{"prompt":"Are you online?"}'
+    curl -s -o /dev/null -w 'ask: %{http_code}\n' -X POST "$base/ask" -H 'content-type: application/json' -d '{"prompt":"Are you online?"}'
 done
 
 flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars

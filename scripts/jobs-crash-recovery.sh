@@ -45,7 +45,7 @@ start() { # log file
 start "$work/serve-1.log"
 echo "== enqueue $jobs jobs"
 seq 1 "$jobs" | xargs -P 8 -I{} curl -sf -o /dev/null -X POST "http://127.0.0.1:$port/jobs" \
-    -H 'content-type: application/json' -d '{"worker":"slow-upper","input":"job {} payload"}'
+    -H 'content-type: application/json' -H 'x-confirmed: yes' -d '{"worker":"slow-upper","input":"job {} payload"}'
 enqueued=$(sqlite3 "$db" "SELECT COUNT(*) FROM jobs")
 echo "enqueued: $enqueued"
 

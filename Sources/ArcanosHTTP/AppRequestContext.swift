@@ -22,7 +22,7 @@ public struct AppRequestContext: RequestContext {
         self.remoteAddress = source.channel.remoteAddress
     }
 
-    // The real limit is enforced earlier by `BodyLimitMiddleware`, from configuration.
+    // The real limit is enforced earlier by `RequestBodyMiddleware`, from configuration.
     public var maxUploadSize: Int { 64 << 20 }
 
     // One encoder for every response: configured once, never mutated, so building one per response is

@@ -43,11 +43,14 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
     let configuration = dependencies.configuration
     let router = Router(context: AppRequestContext.self)
     let routeTable = RouteTable()
+    let gatedRoutes = RouteTable()
     router.addMiddleware {
+        ConfirmationEdgeMiddleware(service: dependencies.confirmation, gatedRoutes: gatedRoutes)
         RequestObservationMiddleware(metrics: dependencies.metrics.metrics)
         ErrorMiddleware()
+        LoopbackHostMiddleware(policy: configuration.auth.policy)
         MethodNotAllowedMiddleware(routes: routeTable)
-        BodyLimitMiddleware(limit: configuration.server.maximumBodyBytes)
+        RequestBodyMiddleware(limit: configuration.server.maximumBodyBytes)
     }
 
     HealthController(readiness: dependencies.readiness, startedAt: Date()).addRoutes(to: router)
@@ -70,25 +73,31 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
                 )
             )
     )
-    // Mutating control routes: behind the confirmation gate (DESIGN §4).
+    let autoHeal = dependencies.autoHeal.map { AutoHealController(routes: $0, policy: configuration.auth.policy) }
+    autoHeal?.addRoutes(public: router, authenticated: authenticated)
+    if let workers = dependencies.workers {
+        JobsController(dispatcher: workers).addReadRoutes(to: authenticated.group("jobs"))
+    }
+    // Mutating control routes, running work included: behind the confirmation gate (DESIGN §4).
+    let ungated = Set(router.routes.map(\.description))
     if let selfTest = dependencies.selfTest {
         DevOpsController(selfTest: selfTest).addRoutes(
             to: authenticated.confirmationGated("devops", dependencies.confirmation)
         )
     }
-    if let autoHeal = dependencies.autoHeal {
-        AutoHealController(routes: autoHeal, policy: configuration.auth.policy).addRoutes(
-            public: router,
-            authenticated: authenticated,
-            gated: authenticated.confirmationGated("workers", dependencies.confirmation)
-        )
-    }
+    autoHeal?.addGatedRoutes(to: authenticated.confirmationGated("workers", dependencies.confirmation))
     if let workers = dependencies.workers {
         WorkersController(dispatcher: workers).addRoutes(
             to: authenticated.confirmationGated("workers", dependencies.confirmation)
         )
-        JobsController(dispatcher: workers).addRoutes(to: authenticated.group("jobs"))
+        JobsController(dispatcher: workers).addCreateRoute(
+            to: authenticated.confirmationGated("jobs", dependencies.confirmation)
+        )
     }
+    gatedRoutes.set(
+        router.routes.filter { !ungated.contains($0.description) }
+            .map { (method: $0.method.rawValue, path: $0.path.description) }
+    )
     addOperatorRoutes(to: router, configuration: configuration)
     routeTable.set(router.routes.map { (method: $0.method.rawValue, path: $0.path.description) })
     return router
@@ -121,6 +130,9 @@ public func buildApplication(
     let server = dependencies.configuration.server
     return Application(
         router: buildRouter(dependencies),
+        // A connection that completes no request part for the idle timeout is closed: silent, idle between
+        // requests, or trickling its head or body.
+        server: .http1(configuration: .init(idleTimeout: .init(server.idleTimeout))),
         configuration: .init(address: .hostname(server.host, port: server.port), serverName: "arcanos"),
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? server.port) },

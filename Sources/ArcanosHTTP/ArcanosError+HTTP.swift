@@ -15,6 +15,7 @@ extension ArcanosError: HTTPResponseError {
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .payloadTooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
         case .rateLimited: .tooManyRequests
         case .llmUnavailable, .circuitOpen, .notReady: .serviceUnavailable
         case .stateCorrupted, .configurationInvalid, .internalError: .internalServerError

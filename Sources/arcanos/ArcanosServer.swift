@@ -36,7 +36,9 @@ struct ArcanosServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws {
         self.configuration = configuration
-        self.metrics = PrometheusExporter()
+        // Model ids that pass the gate are credentials: labels and the public status show their aliases.
+        let publicModelNames = PublicModelNames(configuration.confirmation.gate)
+        self.metrics = PrometheusExporter(modelNames: publicModelNames)
         let httpClient = HTTPClient(
             eventLoopGroupProvider: .singleton,
             configuration: .init(
@@ -119,7 +121,9 @@ struct ArcanosServer {
                 workersDirectory: configuration.workers.directory,
                 systemModel: model.model,
                 environment: configuration.server.environment,
-                heuristic: .init(queueAgeWarning: configuration.heal.queueAgeWarning)
+                heuristic: .init(queueAgeWarning: configuration.heal.queueAgeWarning),
+                publicModelNames: publicModelNames,
+                dataDirectory: configuration.server.dataDirectory
             ),
             inventory: self.workers.inventory,
             pool: self.workers.supervisor,

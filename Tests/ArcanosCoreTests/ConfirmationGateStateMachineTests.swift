@@ -111,6 +111,24 @@ import Testing
         #expect(Self.status(&gate, [("x-confirmed", "token:\(challenge.id)")], method: "POST") == nil)
     }
 
+    @Test func aChallengeNamedByARequestTheGateNeverDecidedIsBurned() {
+        var gate = Self.gate()
+        let challenge = Self.challenge(&gate)
+        gate.burnChallenge(
+            namedIn: Self.request("PUT", "/workers/heal", [("x-confirmed", " TOKEN: \(challenge.id)")]),
+            now: Self.start
+        )
+        #expect(Self.status(&gate, [("x-confirmed", "token:\(challenge.id)")]) == nil)
+        // Burning what is already gone, or a header that names no challenge, changes nothing.
+        let other = Self.challenge(&gate)
+        gate.burnChallenge(namedIn: Self.request("POST", "/workers/heal", [("x-confirmed", "yes")]), now: Self.start)
+        gate.burnChallenge(
+            namedIn: Self.request("POST", "/workers/heal", [("x-confirmed", "token:\(challenge.id)")]),
+            now: Self.start
+        )
+        #expect(Self.status(&gate, [("x-confirmed", "token:\(other.id)")]) == .challengeToken)
+    }
+
     @Test func challengeExpiresAfterItsTimeToLive() {
         var gate = Self.gate()
         let first = Self.challenge(&gate)

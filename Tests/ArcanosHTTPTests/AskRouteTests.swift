@@ -19,6 +19,7 @@ import Testing
             try await client.execute(
                 uri: "/ask",
                 method: .post,
+                headers: [.contentType: "application/json"],
                 body: ByteBuffer(string: #"{"prompt":"Are you online?"}"#)
             ) {
                 response in
@@ -59,7 +60,12 @@ import Testing
         let provider = ScriptedLLMProvider()
         let harness = RouterHarness(provider: provider)
         try await harness.makeApplication().test(.router) { client in
-            try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: body)) { response in
+            try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: body)
+            ) { response in
                 #expect(response.status == .badRequest)
                 let json = self.json(response.body)
                 #expect(json["error"] as? String == "invalid_request")
@@ -73,8 +79,12 @@ import Testing
         let harness = RouterHarness(provider: ScriptedLLMProvider())
         let prompt = String(repeating: "a", count: 10_001)
         try await harness.makeApplication().test(.router) { client in
-            try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"\#(prompt)"}"#))
-            {
+            try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"prompt":"\#(prompt)"}"#)
+            ) {
                 response in
                 #expect(response.status == .badRequest)
             }
@@ -85,8 +95,12 @@ import Testing
         let harness = RouterHarness(provider: ScriptedLLMProvider()) { $0.server.maximumBodyBytes = 1024 }
         let prompt = String(repeating: "a", count: 2000)
         try await harness.makeApplication().test(.router) { client in
-            try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"\#(prompt)"}"#))
-            {
+            try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"prompt":"\#(prompt)"}"#)
+            ) {
                 response in
                 #expect(response.status == .contentTooLarge)
                 #expect(self.json(response.body)["error"] as? String == "payload_too_large")
@@ -105,7 +119,12 @@ import Testing
 
     @Test func withoutAModelAnswersDegradedWithALabelledMock() async throws {
         try await RouterHarness(provider: nil).makeApplication().test(.router) { client in
-            try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"hello"}"#)) {
+            try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"prompt":"hello"}"#)
+            ) {
                 response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.headers[.retryAfter] == "5")
@@ -127,7 +146,12 @@ import Testing
             $0.fallback.strictEnvironments = ["production"]
         }
         try await harness.makeApplication().test(.router) { client in
-            try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"hello"}"#)) {
+            try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"prompt":"hello"}"#)
+            ) {
                 response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.headers[.arcanosDegradedReason] == "not_configured")
@@ -140,14 +164,24 @@ import Testing
         let harness = RouterHarness(provider: provider, maxAttempts: 1, breakerThreshold: 2)
         try await harness.makeApplication().test(.router) { client in
             for _ in 0..<2 {
-                try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"x"}"#)) {
+                try await client.execute(
+                    uri: "/ask",
+                    method: .post,
+                    headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"prompt":"x"}"#)
+                ) {
                     response in
                     #expect(response.status == .serviceUnavailable)
                     #expect(response.headers[.arcanosDegradedReason] == "server_error")
                 }
             }
             for _ in 0..<5 {
-                try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"x"}"#)) {
+                try await client.execute(
+                    uri: "/ask",
+                    method: .post,
+                    headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"prompt":"x"}"#)
+                ) {
                     response in
                     #expect(response.status == .serviceUnavailable)
                     #expect(response.headers[.arcanosDegradedReason] == "circuit_open")
@@ -162,8 +196,18 @@ import Testing
         let provider = ScriptedLLMProvider([.answer("cached truth"), .fail(LLMFailure(.timeout))])
         try await RouterHarness(provider: provider).makeApplication().test(.router) { client in
             let body = ByteBuffer(string: #"{"prompt":"what is true?"}"#)
-            try await client.execute(uri: "/ask", method: .post, body: body) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/ask", method: .post, body: body) { response in
+            try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: body
+            ) { #expect($0.status == .ok) }
+            try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: body
+            ) { response in
                 #expect(response.status == .serviceUnavailable)
                 let json = self.json(response.body)
                 #expect(json["fallbackMode"] as? String == "cache")
@@ -177,7 +221,12 @@ import Testing
             .fail(LLMFailure(.rejected, statusCode: 401, detail: "Incorrect API key provided: sk-live-SECRET123"))
         ])
         try await RouterHarness(provider: provider).makeApplication().test(.router) { client in
-            try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"x"}"#)) {
+            try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"prompt":"x"}"#)
+            ) {
                 response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(!String(buffer: response.body).contains("sk-live"))
@@ -195,13 +244,23 @@ import Testing
     @Test func requiresABearerKeyWhenKeysAreConfigured() async throws {
         try await self.harness(keys: ["key-one", "key-two"]).makeApplication().test(.router) { client in
             let body = ByteBuffer(string: #"{"prompt":"x"}"#)
-            try await client.execute(uri: "/ask", method: .post, body: body) { response in
+            try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: body
+            ) { response in
                 #expect(response.status == .unauthorized)
                 #expect(String(buffer: response.body).contains(#""error":"unauthorized""#))
                 #expect(response.headers[.wwwAuthenticate] != nil)
             }
             for wrong in ["Bearer key-on", "Bearer key-one1", "Bearer KEY-ONE", "Basic key-one", "key-one"] {
-                try await client.execute(uri: "/ask", method: .post, headers: [.authorization: wrong], body: body) {
+                try await client.execute(
+                    uri: "/ask",
+                    method: .post,
+                    headers: [.authorization: wrong, .contentType: "application/json"],
+                    body: body
+                ) {
                     #expect($0.status == .unauthorized, "\(wrong)")
                 }
             }
@@ -209,7 +268,7 @@ import Testing
                 try await client.execute(
                     uri: "/ask",
                     method: .post,
-                    headers: [.authorization: "Bearer \(key)"],
+                    headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
                     body: body
                 ) {
                     #expect($0.status == .ok)

@@ -128,7 +128,7 @@ import Testing
                             try await client.execute(
                                 uri: "/workers/heal",
                                 method: .post,
-                                headers: [HTTPField.Name("x-confirmed")!: "yes"],
+                                headers: [HTTPField.Name("x-confirmed")!: "yes", .contentType: "application/json"],
                                 body: ByteBuffer(string: #"{"execute":true}"#)
                             ) { response in
                                 #expect(response.status == .ok)

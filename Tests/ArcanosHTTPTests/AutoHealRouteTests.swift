@@ -54,7 +54,8 @@ import Testing
                 configuration: .init(
                     workersDirectory: self.workersDirectory,
                     systemModel: configuration.model.model,
-                    environment: configuration.server.environment
+                    environment: configuration.server.environment,
+                    dataDirectory: configuration.server.dataDirectory
                 ),
                 inventory: WorkerInventory(directory: self.workersDirectory),
                 pool: pool,
@@ -164,7 +165,7 @@ import Testing
         ),
         .init(
             name: "automation secret auto-executes",
-            headers: [("x-arcanos-automation", "s3cret-automation-value")],
+            headers: [("x-arcanos-automation", "s3cret-automation-value"), ("content-type", "application/json")],
             body: "{}",
             executes: true,
             autoExecuted: true
@@ -213,6 +214,7 @@ import Testing
             try await client.execute(
                 uri: "/workers/heal",
                 method: .post,
+                headers: [.contentType: "application/json"],
                 body: ByteBuffer(string: #"{"execute":true}"#)
             ) {
                 response in
@@ -524,7 +526,9 @@ import Testing
                 let body = Self.json(response.body)
                 #expect(body["view"]?.text == "detail")
                 #expect(body[path: "arcanosWorkers.runtime.lastInputPreview"]?.text == Self.secretPrompt)
-                #expect(body["workersDirectory"]?.text == harness.workersDirectory)
+                // Where the workers are, relative to the data directory (both are temporary directories).
+                let name = URL(fileURLWithPath: harness.workersDirectory).lastPathComponent
+                #expect(body["workersDirectory"]?.text == "../" + name)
             }
             try await client.execute(uri: "/workers/status?view=everything", method: .get) {
                 #expect($0.status == .badRequest)

@@ -25,11 +25,17 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
             let degraded = try await client.execute(
                 uri: "/ask",
                 method: .post,
+                headers: [.contentType: "application/json"],
                 body: ByteBuffer(string: #"{"prompt":"a secret prompt"}"#)
             )
             #expect(degraded.status == .serviceUnavailable)
             _ = try await client.execute(uri: "/workers/nope-1234", method: .get)
-            _ = try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: "{"))
+            _ = try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: "{")
+            )
 
             let metrics = try await scrape(client)
             let requests = ArcanosMetrics.Name.httpRequests
@@ -74,7 +80,12 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
             return sample
         }
         try await harness.makeApplication().test(.router) { client in
-            _ = try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"x"}"#))
+            _ = try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"prompt":"x"}"#)
+            )
             let metrics = try await scrape(client)
             let catalog = Dictionary(uniqueKeysWithValues: ArcanosMetrics.catalog.map { ($0.name, $0) })
             #expect(!metrics.families.isEmpty)
@@ -110,6 +121,7 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
             let answered = try await client.execute(
                 uri: "/ask",
                 method: .post,
+                headers: [.contentType: "application/json"],
                 body: ByteBuffer(string: #"{"prompt":"hi"}"#)
             )
             #expect(answered.status == .ok)
@@ -140,14 +152,24 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
             #expect(closed.value(ArcanosMetrics.Name.breakerState, ["model": "test-model"]) == 0)
             #expect(closed.value(ArcanosMetrics.Name.breakerState, ["model": "backup-model"]) == 0)
 
-            _ = try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"x"}"#))
+            _ = try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"prompt":"x"}"#)
+            )
             let open = try await scrape(client)
             for model in ["test-model", "backup-model"] {
                 #expect(open.value(ArcanosMetrics.Name.breakerState, ["model": model]) == 2)
                 #expect(open.value(ArcanosMetrics.Name.breakerTransitions, ["model": model, "to": "open"]) == 1)
             }
             // With every breaker open the next answer is degraded at once, and counted by its reason.
-            _ = try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: #"{"prompt":"x"}"#))
+            _ = try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"prompt":"x"}"#)
+            )
             let rejected = try await scrape(client)
             #expect(
                 rejected.value(

@@ -133,9 +133,15 @@ import Testing
             let degraded = try await client.execute(
                 uri: "/ask",
                 method: .post,
+                headers: [.contentType: "application/json"],
                 body: ByteBuffer(string: #"{"prompt":"x"}"#)
             )
-            let error = try await client.execute(uri: "/ask", method: .post, body: ByteBuffer(string: "{"))
+            let error = try await client.execute(
+                uri: "/ask",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: "{")
+            )
             return ["DegradedAnswer": String(buffer: degraded.body), "Error": String(buffer: error.body)]
         }
         for (schema, text) in bodies {

@@ -141,6 +141,9 @@ import Testing
 
     @Test(arguments: [
         ("/workers/run/nobody", #"{"input":"x"}"#, HTTPResponse.Status.notFound, "not_found"),
+        // The worker is looked up before the body: an unknown one is 404 whatever the body is.
+        ("/workers/run/nobody", #"{}"#, .notFound, "not_found"),
+        ("/workers/run/bad$id", #"{}"#, .badRequest, "invalid_request"),
         ("/workers/run/bad$id", #"{"input":"x"}"#, .badRequest, "invalid_request"),
         ("/workers/run/.hidden", #"{"input":"x"}"#, .badRequest, "invalid_request"),
         ("/workers/run/echo", #"{}"#, .badRequest, "invalid_request"),
@@ -182,13 +185,39 @@ import Testing
         }
     }
 
+    /// Enqueuing runs work like `/workers/run` does, so it passes the same gate: an API key is not enough.
+    @Test func enqueuingAJobNeedsConfirmation() async throws {
+        let harness = Harness()
+        try await harness.makeApplication().test(.router) { client in
+            try await client.execute(
+                uri: "/jobs",
+                method: .post,
+                headers: Self.json,
+                body: Self.body(#"{"worker":"echo","input":"x"}"#)
+            ) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.headers[HTTPField.Name("x-confirmation-status")!] == "pending")
+                #expect(Self.object(response)["code"] as? String == "CONFIRMATION_REQUIRED")
+            }
+            try await client.execute(
+                uri: "/jobs",
+                method: .post,
+                headers: Self.confirmed,
+                body: Self.body(#"{"worker":"echo","input":"x"}"#)
+            ) { response in
+                #expect(response.status == .accepted)
+                #expect(response.headers[HTTPField.Name("x-confirmation-status")!] == "confirmed")
+            }
+        }
+    }
+
     @Test func jobsAreAcceptedThenReadable() async throws {
         let harness = Harness()
         try await harness.makeApplication().test(.router) { client in
             let id = try await client.execute(
                 uri: "/jobs",
                 method: .post,
-                headers: Self.json,
+                headers: Self.confirmed,
                 body: Self.body(#"{"worker":"echo","input":"later"}"#)
             ) { response -> String in
                 #expect(response.status == .accepted)
@@ -214,7 +243,7 @@ import Testing
             let id = try await client.execute(
                 uri: "/jobs",
                 method: .post,
-                headers: Self.json,
+                headers: Self.confirmed,
                 body: Self.body(#"{"worker":"broken","input":"x"}"#)
             ) { response in try #require(Self.object(response)["id"] as? String) }
             await harness.events.waitFor { if case .jobFinished(_, id, .failed) = $0 { true } else { false } }
@@ -235,7 +264,7 @@ import Testing
     ])
     func badJobRequestsGetAClear4xx(_ body: String, _ status: HTTPResponse.Status) async throws {
         try await Harness().makeApplication().test(.router) { client in
-            try await client.execute(uri: "/jobs", method: .post, headers: Self.json, body: Self.body(body)) {
+            try await client.execute(uri: "/jobs", method: .post, headers: Self.confirmed, body: Self.body(body)) {
                 response in
                 #expect(response.status == status)
                 #expect(Self.object(response)["message"] is String)
@@ -304,7 +333,11 @@ import Testing
             #expect(
                 job.status == 200 && job.json["status"] as? String == "succeeded" && job.json["attempts"] as? Int == 1
             )
-            let accepted = try await post(server + "/jobs", json: #"{"worker":"uppercase","input":"queued"}"#)
+            let accepted = try await post(
+                server + "/jobs",
+                json: #"{"worker":"uppercase","input":"queued"}"#,
+                headers: ["x-confirmed": "yes"]
+            )
             #expect(accepted.status == 202 && accepted.json["id"] is String)
             let ready = try await get(server + "/ready")
             #expect(ready.status == 200, "\(ready.body)")

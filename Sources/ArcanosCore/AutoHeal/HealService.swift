@@ -7,12 +7,12 @@ import Synchronization
 public final class HealService: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// `ARCANOS_HEAL_RATE_LIMIT_MAX` per `ARCANOS_HEAL_RATE_LIMIT_WINDOW_MS`, per caller.
-        public var rateLimit: HealRateLimiter<ContinuousClock.Instant>.Configuration
+        public var rateLimit: SlidingWindowRateLimiter<ContinuousClock.Instant>.Configuration
         /// How long verification waits for every configured worker to be active again after a restart.
         public var verificationTimeout: Duration
 
         public init(
-            rateLimit: HealRateLimiter<ContinuousClock.Instant>.Configuration = .init(),
+            rateLimit: SlidingWindowRateLimiter<ContinuousClock.Instant>.Configuration = .init(),
             verificationTimeout: Duration = .seconds(2)
         ) {
             self.rateLimit = rateLimit
@@ -71,7 +71,7 @@ public final class HealService: Sendable {
     private let audit: any AuditLog
     private let logger: Logger
     private let now: @Sendable () -> Date
-    private let limiter: Mutex<HealRateLimiter<ContinuousClock.Instant>>
+    private let limiter: Mutex<SlidingWindowRateLimiter<ContinuousClock.Instant>>
     /// The restart running now; requests that arrive while it runs await its outcome instead of restarting.
     private let inFlight = Mutex<OneShot<RestartOutcome>?>(nil)
     private let observer: (@Sendable (Event) -> Void)?
@@ -104,7 +104,7 @@ public final class HealService: Sendable {
         self.audit = audit
         self.logger = logger
         self.now = now
-        self.limiter = Mutex(HealRateLimiter(configuration: configuration.rateLimit))
+        self.limiter = Mutex(SlidingWindowRateLimiter(configuration: configuration.rateLimit))
         self.observer = observer
     }
 

@@ -12,17 +12,25 @@ public final class WorkerStatusService: Sendable {
         /// `ARCANOS_ENV`.
         public var environment: String
         public var heuristic: AutoHealHeuristic.Configuration
+        /// How model ids appear in the public view and in the heuristic's findings (credentials as aliases).
+        public var publicModelNames: PublicModelNames
+        /// `ARCANOS_DATA_DIR`: the detail view shows the workers directory relative to it.
+        public var dataDirectory: String?
 
         public init(
             workersDirectory: String,
             systemModel: String,
             environment: String,
-            heuristic: AutoHealHeuristic.Configuration = .init()
+            heuristic: AutoHealHeuristic.Configuration = .init(),
+            publicModelNames: PublicModelNames = .init(),
+            dataDirectory: String? = nil
         ) {
             self.workersDirectory = workersDirectory
             self.systemModel = systemModel
             self.environment = environment
             self.heuristic = heuristic
+            self.publicModelNames = publicModelNames
+            self.dataDirectory = dataDirectory
         }
     }
 
@@ -90,6 +98,7 @@ public final class WorkerStatusService: Sendable {
         let selfTest = await self.selfTest?(now)
         let lastHeal = await self.state?.snapshot()["workers"]?["lastHeal"]
 
+        let names = self.configuration.publicModelNames
         let signals = HealthSignals(
             failingModules: (listing?.failing ?? []).map {
                 .init(id: $0.id, reason: ErrorSummary.redact($0.error ?? "invalid definition"))
@@ -102,8 +111,9 @@ public final class WorkerStatusService: Sendable {
             hungWorkers: pool?.supervisor.hungWorkers ?? [],
             stormGuardTripped: pool?.supervisor.stormGuardTripped ?? false,
             modelConfigured: provider?.configured ?? false,
-            models: provider?.models.map(\.model) ?? [],
-            openBreakers: provider?.models.filter { $0.breaker == .open }.map(\.model) ?? [],
+            // Findings and plans end up in the public view: they name models as it does.
+            models: provider?.models.map { names.name(for: $0.model) } ?? [],
+            openBreakers: provider?.models.filter { $0.breaker == .open }.map { names.name(for: $0.model) } ?? [],
             degradedSince: fallbacks?.degradedSince,
             degradedAnswers: fallbacks?.total ?? 0,
             selfTestFailed: selfTest?.failed,
@@ -294,8 +304,13 @@ public struct WorkerStatusPayload: Sendable, Encodable {
         let directory = snapshot.configuration.workersDirectory
         self.timestamp = snapshot.timestamp
         self.view = view
-        // The public view never shows where the server's files are.
-        self.workersDirectory = view == .detail ? directory : URL(fileURLWithPath: directory).lastPathComponent
+        // The public view never shows where the server's files are; the detail view shows where they are
+        // relative to the data directory, never as an absolute path.
+        self.workersDirectory =
+            switch view {
+            case .public: URL(fileURLWithPath: directory).lastPathComponent
+            case .detail: Self.relativePath(directory, to: snapshot.configuration.dataDirectory ?? ".")
+            }
         let entries = snapshot.listing?.entries ?? []
         self.totalWorkers = entries.count
         self.availableWorkers = entries.filter(\.available).count
@@ -313,25 +328,36 @@ public struct WorkerStatusPayload: Sendable, Encodable {
                 }
             )
         }
+        // The detail view needs a key; the public one shows credential model ids as their aliases.
+        let names = view == .detail ? PublicModelNames() : snapshot.configuration.publicModelNames
         let runtime = snapshot.runtime
+        var runtimePayload = snapshot.runtimePayload(view: view)
+        if let model = runtimePayload?.model { runtimePayload?.model = names.name(for: model) }
         self.arcanosWorkers = ArcanosWorkers(
             enabled: runtime?.enabled ?? false,
             count: runtime?.configuredCount ?? 0,
-            model: runtime?.model ?? snapshot.configuration.systemModel,
+            model: names.name(for: runtime?.model ?? snapshot.configuration.systemModel),
             status: runtime.map { runtime in
                 if !runtime.enabled { return "Disabled" }
                 return runtime.started && runtime.activeListeners > 0 ? "Active" : "Pending"
             } ?? "Disabled",
-            runtime: snapshot.runtimePayload(view: view)
+            runtime: runtimePayload
         )
-        self.system = System(model: snapshot.configuration.systemModel, environment: snapshot.configuration.environment)
+        self.system = System(
+            model: names.name(for: snapshot.configuration.systemModel),
+            environment: snapshot.configuration.environment
+        )
         self.autoHeal = snapshot.autoHeal
         self.selfTest = snapshot.selfTest
         self.provider = snapshot.provider.map { provider in
             Provider(
                 configured: provider.configured,
                 allCircuitsOpen: provider.allCircuitsOpen,
-                models: provider.models,
+                models: provider.models.map { model in
+                    var model = model
+                    model.model = names.name(for: model.model)
+                    return model
+                },
                 degradedSince: snapshot.fallbacks?.degradedSince,
                 fallbacks: snapshot.fallbacks
             )
@@ -347,6 +373,21 @@ public struct WorkerStatusPayload: Sendable, Encodable {
         }
         self.supervisor = snapshot.supervisor
         self.lastHeal = view == .detail ? snapshot.lastHeal : snapshot.lastHeal.map(Self.publicLastHeal)
+    }
+
+    /// `path` relative to `base` (`workers`, `../workers`), both taken from the working directory when
+    /// relative: the detail view says where the workers are without showing the server's file system.
+    static func relativePath(_ path: String, to base: String) -> String {
+        let current = FileManager.default.currentDirectoryPath
+        func components(_ path: String) -> [String] {
+            let absolute = path.hasPrefix("/") ? path : current + "/" + path
+            return URL(fileURLWithPath: absolute).standardizedFileURL.pathComponents.filter { $0 != "/" }
+        }
+        let target = components(path)
+        let origin = components(base)
+        let shared = zip(target, origin).prefix { $0 == $1 }.count
+        let parts = Array(repeating: "..", count: origin.count - shared) + target.dropFirst(shared)
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
     }
 
     /// `lastHeal` without the GPT id that confirmed it: a trusted id is a credential (sent as `x-gpt-id` it

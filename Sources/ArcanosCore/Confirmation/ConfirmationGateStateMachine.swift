@@ -26,6 +26,9 @@ public struct ConfirmationGateStateMachine: Sendable {
         public var challengeCapacity: Int
         /// Most one-time tokens held at once; the oldest goes first.
         public var tokenCapacity: Int
+        /// Failed automation-secret attempts one client address may make on `POST /confirm/tokens` per window
+        /// (`ARCANOS_CONFIRM_TOKEN_RATE_LIMIT_MAX`, `ARCANOS_CONFIRM_TOKEN_RATE_LIMIT_WINDOW_MS`).
+        public var tokenFailureLimit: SlidingWindowRateLimiter<ContinuousClock.Instant>.Configuration
 
         public init(
             trustedGPTIDs: [String] = [],
@@ -36,7 +39,8 @@ public struct ConfirmationGateStateMachine: Sendable {
             challengeTimeToLive: Duration = .milliseconds(120_000),
             tokenTimeToLive: Duration = .milliseconds(600_000),
             challengeCapacity: Int = 10_000,
-            tokenCapacity: Int = 10_000
+            tokenCapacity: Int = 10_000,
+            tokenFailureLimit: SlidingWindowRateLimiter<ContinuousClock.Instant>.Configuration = .init()
         ) {
             self.trustedGPTIDs = trustedGPTIDs
             self.configuredModelIDs = configuredModelIDs
@@ -47,6 +51,7 @@ public struct ConfirmationGateStateMachine: Sendable {
             self.tokenTimeToLive = tokenTimeToLive
             self.challengeCapacity = challengeCapacity
             self.tokenCapacity = tokenCapacity
+            self.tokenFailureLimit = tokenFailureLimit
         }
 
         /// Every id `x-gpt-id` is compared with: the explicit ones and the configured fine-tuned models.
@@ -116,13 +121,10 @@ public struct ConfirmationGateStateMachine: Sendable {
 
         // 2. A challenge token. Taking it removes it, so a failed attempt burns it too.
         let confirmed = request.header(ConfirmationRequest.Header.confirmed)?.trimmingWhitespace()
-        if let confirmed, confirmed.lowercased().hasPrefix("token:") {
-            let id = confirmed.dropFirst("token:".count).trimmingWhitespace().lowercased()
-            if let challenge = self.challenges.take(id, now: now),
-                challenge.method == request.method, challenge.path == request.path
-            {
-                return .challengeToken
-            }
+        if let id = Self.challengeID(in: request), let challenge = self.challenges.take(id, now: now),
+            challenge.method == request.method, challenge.path == request.path
+        {
+            return .challengeToken
         }
 
         // 3. A one-time token, consumed.
@@ -148,6 +150,22 @@ public struct ConfirmationGateStateMachine: Sendable {
         // 6. A person said yes.
         if confirmed?.lowercased() == "yes" { return .confirmed }
         return nil
+    }
+
+    /// The challenge id `x-confirmed: token:<id>` names, lower-cased; nil when the header names none.
+    static func challengeID(in request: ConfirmationRequest) -> String? {
+        guard let confirmed = request.header(ConfirmationRequest.Header.confirmed)?.trimmingWhitespace(),
+            confirmed.lowercased().hasPrefix("token:")
+        else { return nil }
+        return confirmed.dropFirst("token:".count).trimmingWhitespace().lowercased()
+    }
+
+    /// Burns the challenge `request` names, if any, whatever else happens to the request: a try that never
+    /// reached the gate (no key, a method or path without a gated route, a body over the limit) uses the
+    /// challenge up like one the gate turned down. Already taken, it is a no-op.
+    public mutating func burnChallenge(namedIn request: ConfirmationRequest, now: Date) {
+        guard let id = Self.challengeID(in: request) else { return }
+        _ = self.challenges.take(id, now: now)
     }
 
     /// Whether the request carries the automation secret under the configured header (never under another).

@@ -8,6 +8,8 @@ public struct ArcanosError: Error, Sendable, CustomStringConvertible {
         case notFound = "not_found"
         case methodNotAllowed = "method_not_allowed"
         case payloadTooLarge = "payload_too_large"
+        /// A request body that is not `application/json`.
+        case unsupportedMediaType = "unsupported_media_type"
         case rateLimited = "rate_limited"
         case llmUnavailable = "llm_unavailable"
         case circuitOpen = "circuit_open"

@@ -172,10 +172,14 @@ public struct ArcanosMetrics: Sendable {
     public static let disabled = ArcanosMetrics(factory: NOOPMetricsHandler.instance)
 
     public let factory: any MetricsFactory
+    /// `model` label values: a model id that is a credential is recorded under its alias, whichever
+    /// metric carries it, because `/metrics` may be public.
+    public let modelNames: PublicModelNames
     private let handles: Handles
 
-    public init(factory: any MetricsFactory) {
+    public init(factory: any MetricsFactory, modelNames: PublicModelNames = .init()) {
         self.factory = factory
+        self.modelNames = modelNames
         self.handles = Handles()
     }
 
@@ -328,6 +332,7 @@ public struct ArcanosMetrics: Sendable {
 
     /// Creates the handle once per series: the registry lookup takes a lock and allocates.
     public func counter(_ name: String, _ labels: [(String, String)]) -> Counter {
+        let labels = self.publicLabels(labels)
         let key = Handles.Key(name: name, labels: labels)
         return self.handles.counters.withLock { counters in
             if let counter = counters[key] { return counter }
@@ -338,6 +343,7 @@ public struct ArcanosMetrics: Sendable {
     }
 
     public func gauge(_ name: String, _ labels: [(String, String)]) -> Gauge {
+        let labels = self.publicLabels(labels)
         let key = Handles.Key(name: name, labels: labels)
         return self.handles.gauges.withLock { gauges in
             if let gauge = gauges[key] { return gauge }
@@ -348,6 +354,7 @@ public struct ArcanosMetrics: Sendable {
     }
 
     public func timer(_ name: String, _ labels: [(String, String)]) -> Metrics.Timer {
+        let labels = self.publicLabels(labels)
         let key = Handles.Key(name: name, labels: labels)
         return self.handles.timers.withLock { timers in
             if let timer = timers[key] { return timer }
@@ -355,6 +362,10 @@ public struct ArcanosMetrics: Sendable {
             timers[key] = timer
             return timer
         }
+    }
+
+    private func publicLabels(_ labels: [(String, String)]) -> [(String, String)] {
+        labels.map { $0.0 == "model" ? ($0.0, self.modelNames.name(for: $0.1)) : $0 }
     }
 
     private final class Handles: Sendable {

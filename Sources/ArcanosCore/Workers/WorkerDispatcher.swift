@@ -144,6 +144,12 @@ public final class WorkerDispatcher: Sendable {
         return job
     }
 
+    /// Throws what `run` would for `worker` itself — unknown (404), unavailable (503) — without any input, so
+    /// that a route can answer for the worker before it reads the body.
+    public func checkWorker(_ worker: String) throws {
+        _ = try self.executor.plan(worker: worker)
+    }
+
     public func job(id: String) async throws -> Job? {
         guard id.count <= 100 else { return nil }
         return try await self.store.job(id: id)

@@ -19,6 +19,8 @@ extension AppConfiguration {
             try values.oneOf("ARCANOS_LOG_LEVEL", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
             ?? self.server.logLevel
         self.server.environment = values.string("ARCANOS_ENV") ?? self.server.environment
+        self.server.idleTimeout =
+            try values.milliseconds("ARCANOS_HTTP_IDLE_TIMEOUT_MS", in: 100...3_600_000) ?? self.server.idleTimeout
 
         self.auth.apiKeys = values.list("ARCANOS_API_KEYS", isSecret: true) ?? []
         self.auth.allowUnauthenticated = try values.bool("ARCANOS_ALLOW_UNAUTHENTICATED") ?? false
@@ -123,6 +125,12 @@ extension AppConfiguration {
             ?? self.confirmation.tokenTimeToLive
         self.confirmation.challengeCapacity =
             try values.int("ARCANOS_CONFIRM_CHALLENGE_MAX", in: 1...1_000_000) ?? self.confirmation.challengeCapacity
+        self.confirmation.tokenRateLimitMax =
+            try values.int("ARCANOS_CONFIRM_TOKEN_RATE_LIMIT_MAX", in: 1...10_000)
+            ?? self.confirmation.tokenRateLimitMax
+        self.confirmation.tokenRateLimitWindow =
+            try values.milliseconds("ARCANOS_CONFIRM_TOKEN_RATE_LIMIT_WINDOW_MS", in: 1000...86_400_000)
+            ?? self.confirmation.tokenRateLimitWindow
         self.confirmation.fineTunedAutomationGPTID = values.string("FINE_TUNED_AUTOMATION_GPT_ID", isSecret: true)
         self.confirmation.configuredModelIDs = ["AI_MODEL", "OPENAI_MODEL", "FINETUNED_MODEL_ID"].compactMap {
             values.string($0)

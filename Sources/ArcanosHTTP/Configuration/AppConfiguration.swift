@@ -22,6 +22,9 @@ public struct AppConfiguration: Sendable {
         public var logLevel = "info"
         /// Deployment environment name (`ARCANOS_ENV`).
         public var environment = "development"
+        /// How long a connection may go without completing a request part — idle between requests, or
+        /// trickling a head or a body — before it is closed (`ARCANOS_HTTP_IDLE_TIMEOUT_MS`).
+        public var idleTimeout: Duration = .milliseconds(30_000)
 
         public init() {}
     }
@@ -109,6 +112,11 @@ public struct AppConfiguration: Sendable {
         public var tokenTimeToLive: Duration = .milliseconds(600_000)
         /// Most challenges held at once (`ARCANOS_CONFIRM_CHALLENGE_MAX`); the oldest goes first.
         public var challengeCapacity = 10_000
+        /// Failed automation-secret attempts per client address on `POST /confirm/tokens` per window
+        /// (`ARCANOS_CONFIRM_TOKEN_RATE_LIMIT_MAX`).
+        public var tokenRateLimitMax = 5
+        /// Its window (`ARCANOS_CONFIRM_TOKEN_RATE_LIMIT_WINDOW_MS`).
+        public var tokenRateLimitWindow: Duration = .milliseconds(60_000)
         /// `FINE_TUNED_AUTOMATION_GPT_ID`; trusted when it is a fine-tuned (`ft:`) id.
         public var fineTunedAutomationGPTID: String?
         /// The raw `AI_MODEL`, `OPENAI_MODEL` and `FINETUNED_MODEL_ID`; every `ft:` one is trusted.
@@ -125,7 +133,8 @@ public struct AppConfiguration: Sendable {
                 automationHeader: self.automationHeader,
                 challengeTimeToLive: self.challengeTimeToLive,
                 tokenTimeToLive: self.tokenTimeToLive,
-                challengeCapacity: self.challengeCapacity
+                challengeCapacity: self.challengeCapacity,
+                tokenFailureLimit: .init(maximum: self.tokenRateLimitMax, window: self.tokenRateLimitWindow)
             )
         }
     }

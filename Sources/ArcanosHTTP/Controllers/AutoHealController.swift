@@ -27,13 +27,13 @@ struct AutoHealController {
     let routes: AutoHealRoutes
     let policy: APIKeyPolicy
 
-    func addRoutes(
-        public router: Router<AppRequestContext>,
-        authenticated: RouterGroup<AppRequestContext>,
-        gated: RouterGroup<AppRequestContext>
-    ) {
+    func addRoutes(public router: Router<AppRequestContext>, authenticated: RouterGroup<AppRequestContext>) {
         router.get("/workers/status", use: self.status)
         authenticated.get("/workers/heals", use: self.heals)
+    }
+
+    /// `POST /workers/heal`, on a group behind the confirmation gate.
+    func addGatedRoutes(to gated: RouterGroup<AppRequestContext>) {
         gated.post("heal", use: self.heal)
     }
 

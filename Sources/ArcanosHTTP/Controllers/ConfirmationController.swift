@@ -21,14 +21,21 @@ struct ConfirmationController {
     @Sendable
     func mintToken(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<MintedToken> {
         // The messages name no header and say nothing about whether a secret is configured.
-        switch self.service.automationCredential(in: ConfirmationRequest(request)) {
+        let caller = context.remoteAddress?.ipAddress ?? "unknown"
+        switch self.service.mintToken(for: ConfirmationRequest(request), caller: caller) {
         case .missing:
             throw ArcanosError(.unauthorized, "Automation credentials are required to mint a confirmation token")
         case .rejected:
             context.logger.notice("confirmation token refused", metadata: ["confirmation.reason": "bad_credentials"])
             throw ArcanosError(.forbidden, "Automation credentials were not accepted")
-        case .accepted:
-            let minted = self.service.mintToken()
+        case .rateLimited(let retryAfter):
+            context.logger.notice("confirmation token refused", metadata: ["confirmation.reason": "rate_limited"])
+            throw ArcanosError(
+                .rateLimited,
+                "Too many failed attempts from this address; try again later",
+                retryAfter: retryAfter
+            )
+        case .minted(let minted):
             context.logger.info(
                 "confirmation token minted",
                 metadata: ["confirmation.expires_at": "\(minted.expiresAt.iso8601Milliseconds)"]

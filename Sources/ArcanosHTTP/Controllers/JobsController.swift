@@ -6,14 +6,19 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 
-/// `POST /jobs {worker, input}` → 202 `{id}`; `GET /jobs/:id` → the job's state and result.
+/// `POST /jobs {worker, input}` → 202 `{id}`; `GET /jobs/:id` → the job's state and result. Enqueuing runs
+/// work like `POST /workers/run/:workerId` does, so it passes the same confirmation gate; reading a job
+/// needs only the API key.
 struct JobsController {
     let dispatcher: WorkerDispatcher
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
-        group
-            .post(use: self.create)
-            .get(":id", use: self.show)
+    /// `POST /jobs`, on a group behind the confirmation gate.
+    func addCreateRoute(to gated: RouterGroup<AppRequestContext>) {
+        gated.post(use: self.create)
+    }
+
+    func addReadRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get(":id", use: self.show)
     }
 
     @Sendable

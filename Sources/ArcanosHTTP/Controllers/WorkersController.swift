@@ -21,6 +21,8 @@ struct WorkersController {
         if let problem = WorkerID.problem(with: workerID) {
             throw ArcanosError.invalidRequest("invalid worker id: \(problem)")
         }
+        // An unknown worker is 404 whatever the body says.
+        try self.dispatcher.checkWorker(workerID)
         var request = request
         let input = try await request.decodeJSON(WorkerRunRequest.self, context: context).task()
         let outcome = try await self.dispatcher.run(worker: workerID, input: input)

@@ -51,7 +51,6 @@ public struct ConfirmationGateMiddleware: RouterMiddleware {
             do {
                 response = try await next(request, context)
             } catch {
-                // Errors become responses here rather than in ErrorMiddleware, so that they carry the status too.
                 response = try Self.errorResponse(error, request: request, context: context)
             }
             response.headers[.confirmationStatus] = confirmation.status.rawValue
@@ -93,25 +92,9 @@ public struct ConfirmationGateMiddleware: RouterMiddleware {
         )
     }
 
-    /// What `ErrorMiddleware` would make of `error`: known errors keep their status and body; anything else is
-    /// rethrown for it to turn into a 500.
+    /// What `ErrorMiddleware` would make of `error`, answered here so that it carries the gate's status too.
     private static func errorResponse(_ error: any Error, request: Request, context: Context) throws -> Response {
-        let arcanosError: ArcanosError
-        switch error {
-        case let error as ArcanosError: arcanosError = error
-        case let error as HTTPError: arcanosError = ErrorMiddleware<Context>.translate(error)
-        default: throw error
-        }
-        if arcanosError.status.code >= 500 {
-            context.logger.error(
-                "request failed",
-                metadata: [
-                    "error.code": "\(arcanosError.code.rawValue)",
-                    "error": "\(arcanosError.underlying.map { "\($0)" } ?? "")",
-                ]
-            )
-        }
-        return try arcanosError.response(from: request, context: context)
+        try ArcanosError.translating(error, logger: context.logger).response(from: request, context: context)
     }
 }
 

@@ -2,6 +2,8 @@ import ArcanosCore
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
+import NIOHTTP1
 
 /// Outermost middleware: whatever a route or the framework throws leaves as an `ArcanosError` body,
 /// so a client never sees a framework message, a driver error or a stack trace.
@@ -15,27 +17,51 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     ) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as ArcanosError {
-            if error.status.code >= 500, error.code != .llmUnavailable, error.code != .circuitOpen,
-                error.code != .notReady
-            {
-                context.logger.error(
-                    "request failed",
-                    metadata: [
-                        "error.code": "\(error.code.rawValue)", "error": "\(error.underlying.map { "\($0)" } ?? "")",
-                    ]
-                )
-            }
-            throw error
-        } catch let error as HTTPError {
-            throw Self.translate(error)
         } catch {
-            context.logger.error("unhandled error", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
-            throw ArcanosError(.internalError, "Internal server error", underlying: error)
+            throw ArcanosError.translating(error, logger: context.logger)
         }
     }
+}
 
-    static func translate(_ error: HTTPError) -> ArcanosError {
+extension ArcanosError {
+    /// The one translation of anything thrown below the router into the error the client gets, shared by
+    /// `ErrorMiddleware` and the confirmation gate (which answers errors itself so that they carry its header).
+    /// What the client sent wrongly — a body over a limit, broken framing, a route that does not exist — is
+    /// a 4xx; only the server's own failures are a 500, and those are logged here.
+    static func translating(_ error: any Error, logger: Logger) -> ArcanosError {
+        let translated: ArcanosError
+        switch error {
+        case let error as ArcanosError:
+            translated = error
+        case let error as HTTPError:
+            translated = Self.translating(error)
+        case is NIOTooManyBytesError:
+            // A body collected with a smaller limit than it has: a chunked body over the global limit, or one
+            // over a route's own limit.
+            translated = ArcanosError(.payloadTooLarge, "Request body is too large")
+        case is HTTPParserError:
+            // Broken framing while the body was read: a bad chunk size, an unsupported transfer coding, a body
+            // shorter than its Content-Length.
+            translated = ArcanosError(.invalidRequest, "Malformed request body")
+        default:
+            logger.error("unhandled error", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+            return ArcanosError(.internalError, "Internal server error", underlying: error)
+        }
+        if translated.status.code >= 500, translated.code != .llmUnavailable, translated.code != .circuitOpen,
+            translated.code != .notReady
+        {
+            logger.error(
+                "request failed",
+                metadata: [
+                    "error.code": "\(translated.code.rawValue)",
+                    "error": "\(translated.underlying.map { "\($0)" } ?? "")",
+                ]
+            )
+        }
+        return translated
+    }
+
+    private static func translating(_ error: HTTPError) -> ArcanosError {
         switch error.status {
         case .notFound: ArcanosError(.notFound, "No such route")
         case .methodNotAllowed: ArcanosError(.methodNotAllowed, "Method not allowed on this route")

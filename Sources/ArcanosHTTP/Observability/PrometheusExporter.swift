@@ -15,7 +15,8 @@ public struct PrometheusExporter: Sendable {
     public let metrics: ArcanosMetrics
     private let samplers: Samplers
 
-    public init() {
+    /// - Parameter modelNames: how model ids appear in labels (credentials as aliases).
+    public init(modelNames: PublicModelNames = .init()) {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // Request latency buckets from 1 ms: most routes answer well under the library's 5 ms floor.
@@ -25,7 +26,7 @@ public struct PrometheusExporter: Sendable {
             .seconds(5), .seconds(10), .seconds(30),
         ]
         self.registry = registry
-        self.metrics = ArcanosMetrics(factory: factory)
+        self.metrics = ArcanosMetrics(factory: factory, modelNames: modelNames)
         self.samplers = Samplers()
     }
 

@@ -51,7 +51,9 @@ public struct OpenAPIDocument: Sendable {
                 "version": "1.0.0",
                 "description": .string(
                     "A self-healing AI backend: ask the model (with honest degraded answers while it is down), "
-                        + "read worker status, get recovery plans and run heals that a person confirmed."
+                        + "read worker status, get recovery plans and run heals that a person confirmed. "
+                        + "Request bodies are JSON (`application/json`, no repeated keys). Without operator keys "
+                        + "the server answers only requests addressed to, and pages served from, a loopback host (403 otherwise)."
                 ),
             ],
             "servers": [["url": .string(serverURL)]],
@@ -111,9 +113,24 @@ public struct OpenAPIDocument: Sendable {
         {
             responses["401"] = responses["401"] ?? Self.errorResponse("Missing or invalid API key.")
         }
+        if members["requestBody"] != nil {
+            responses["415"] = Self.errorResponse("A body that is not sent as application/json.")
+        }
+        if definition.access == .gated {
+            // Every response of a gated route carries the gate's status, including those it did not decide.
+            responses = responses.mapValues(Self.addingConfirmationStatusHeader)
+        }
         members["responses"] = .object(responses.mapValues(Self.addingRequestIDHeader))
         operation = .object(members)
         return operation
+    }
+
+    private static func addingConfirmationStatusHeader(_ response: JSONValue) -> JSONValue {
+        guard case .object(var members) = response else { return response }
+        var headers = members["headers"]?.members ?? [:]
+        headers["x-confirmation-status"] = ["$ref": "#/components/headers/ConfirmationStatus"]
+        members["headers"] = .object(headers)
+        return .object(members)
     }
 
     private static func addingRequestIDHeader(_ response: JSONValue) -> JSONValue {
@@ -190,7 +207,8 @@ extension OpenAPIDocument {
         ],
     ]
 
-    /// Responses every gated route can give besides its own: the 403 challenge, and the gate's status header.
+    /// Responses every gated route can give besides its own: the 403 challenge. (`operation(for:)` adds the
+    /// gate's status header to every response of a gated route.)
     static func gated(_ responses: [String: JSONValue]) -> JSONValue {
         var all = responses
         all["403"] = [
@@ -202,13 +220,6 @@ extension OpenAPIDocument {
             ],
             "content": ["application/json": ["schema": ["$ref": "#/components/schemas/ConfirmationRequired"]]],
         ]
-        for (status, response) in all where status != "403" {
-            guard case .object(var members) = response else { continue }
-            var headers = members["headers"]?.members ?? [:]
-            headers["x-confirmation-status"] = ["$ref": "#/components/headers/ConfirmationStatus"]
-            members["headers"] = .object(headers)
-            all[status] = .object(members)
-        }
         return .object(all)
     }
 
@@ -289,6 +300,7 @@ extension OpenAPIDocument {
                     "201": jsonResponse("A fresh token.", "ConfirmationToken"),
                     "401": errorResponse("No automation credentials."),
                     "403": errorResponse("The automation credentials were not accepted."),
+                    "429": errorResponse("Too many failed attempts from this address; see Retry-After."),
                 ],
             ]
         ),
@@ -431,19 +443,22 @@ extension OpenAPIDocument {
             ]
         ),
         "POST /jobs": Operation(
-            access: .apiKey,
+            access: .gated,
             json: [
                 "operationId": "enqueueJob",
                 "summary": "Enqueue a durable job",
-                "description":
-                    "Stores the job and returns its id at once; poll GET /jobs/{id} for its state and result.",
+                "description": .string(
+                    "Stores the job and returns its id at once; poll GET /jobs/{id} for its state and result. "
+                        + "Runs work like POST /workers/run/{workerId}, so it needs the same confirmation (see 403)."
+                ),
+                "parameters": .array(confirmationHeaders),
                 "requestBody": jsonBody("JobRequest"),
-                "responses": [
+                "responses": gated([
                     "202": jsonResponse("Accepted.", "JobAccepted"),
                     "400": errorResponse("An invalid body or worker id."),
                     "404": errorResponse("No such worker."),
                     "413": errorResponse("The body is over the size limit."),
-                ],
+                ]),
             ]
         ),
         "GET /jobs/{id}": Operation(
@@ -498,12 +513,13 @@ extension OpenAPIDocument {
             "schema": ["type": "string"],
         ],
         "ConfirmationStatus": [
-            "description": "How the confirmation gate decided: pending, or the approval's kind.",
+            "description":
+                "How the confirmation gate decided: pending, the approval's kind, or unchecked when the request was answered before the gate (a missing key, a body over the limit).",
             "schema": [
                 "type": "string",
                 "enum": [
                     "pending", "auto-allowed", "challenge-token", "one-time-token", "automation-secret", "trusted-gpt",
-                    "confirmed",
+                    "confirmed", "unchecked",
                 ],
             ],
         ],

@@ -1,11 +1,13 @@
 import ArcanosCore
 import Testing
 
-@Suite struct HealRateLimiterTests {
+@Suite struct SlidingWindowRateLimiterTests {
     let start = ContinuousClock.now
 
     @Test func allowsMaximumPerWindowThenRejectsWithRetryAfter() {
-        var limiter = HealRateLimiter<ContinuousClock.Instant>(configuration: .init(maximum: 5, window: .seconds(60)))
+        var limiter = SlidingWindowRateLimiter<ContinuousClock.Instant>(
+            configuration: .init(maximum: 5, window: .seconds(60))
+        )
         for index in 0..<5 {
             #expect(limiter.acquire(caller: "a", now: self.start + .seconds(index)) == .allow(remaining: 4 - index))
         }
@@ -15,15 +17,30 @@ import Testing
         #expect(limiter.acquire(caller: "a", now: self.start + .seconds(60)) == .allow(remaining: 0))
     }
 
+    @Test func retryAfterChecksWithoutCounting() {
+        var limiter = SlidingWindowRateLimiter<ContinuousClock.Instant>(
+            configuration: .init(maximum: 2, window: .seconds(10))
+        )
+        for _ in 0..<5 { #expect(limiter.retryAfter(caller: "a", now: self.start) == nil) }
+        _ = limiter.acquire(caller: "a", now: self.start)
+        _ = limiter.acquire(caller: "a", now: self.start + .seconds(4))
+        #expect(limiter.retryAfter(caller: "a", now: self.start + .seconds(6)) == .seconds(4))
+        #expect(limiter.retryAfter(caller: "a", now: self.start + .seconds(10)) == nil)
+    }
+
     @Test func countsCallersSeparately() {
-        var limiter = HealRateLimiter<ContinuousClock.Instant>(configuration: .init(maximum: 1, window: .seconds(60)))
+        var limiter = SlidingWindowRateLimiter<ContinuousClock.Instant>(
+            configuration: .init(maximum: 1, window: .seconds(60))
+        )
         #expect(limiter.acquire(caller: "a", now: self.start) == .allow(remaining: 0))
         #expect(limiter.acquire(caller: "b", now: self.start) == .allow(remaining: 0))
         #expect(limiter.acquire(caller: "a", now: self.start) == .reject(retryAfter: .seconds(60)))
     }
 
     @Test func theWindowSlides() {
-        var limiter = HealRateLimiter<ContinuousClock.Instant>(configuration: .init(maximum: 2, window: .seconds(10)))
+        var limiter = SlidingWindowRateLimiter<ContinuousClock.Instant>(
+            configuration: .init(maximum: 2, window: .seconds(10))
+        )
         _ = limiter.acquire(caller: "a", now: self.start)
         _ = limiter.acquire(caller: "a", now: self.start + .seconds(5))
         #expect(limiter.acquire(caller: "a", now: self.start + .seconds(9)) == .reject(retryAfter: .seconds(1)))
@@ -32,7 +49,7 @@ import Testing
     }
 
     @Test func remembersABoundedNumberOfCallers() {
-        var limiter = HealRateLimiter<ContinuousClock.Instant>(
+        var limiter = SlidingWindowRateLimiter<ContinuousClock.Instant>(
             configuration: .init(maximum: 1, window: .seconds(60), maximumCallers: 100)
         )
         for index in 0..<10_000 {

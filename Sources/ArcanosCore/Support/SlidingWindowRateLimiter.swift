@@ -1,9 +1,10 @@
-/// The per-caller limit on heal requests (`ARCANOS_HEAL_RATE_LIMIT_MAX` per
-/// `ARCANOS_HEAL_RATE_LIMIT_WINDOW_MS`), as a pure value: a sliding window of accepted requests per caller.
-/// Plan-only requests count too: each one may cost a model call.
-public struct HealRateLimiter<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+/// A per-caller limit, as a pure value: a sliding window of counted events per caller. The one limiter of the
+/// server: heal requests (`ARCANOS_HEAL_RATE_LIMIT_MAX` per `ARCANOS_HEAL_RATE_LIMIT_WINDOW_MS`; plan-only
+/// requests count too, each may cost a model call) and failed automation-secret attempts on
+/// `POST /confirm/tokens` (`ARCANOS_CONFIRM_TOKEN_RATE_LIMIT_MAX` per `…_WINDOW_MS`, per client address).
+public struct SlidingWindowRateLimiter<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     public struct Configuration: Sendable, Hashable {
-        /// Requests a caller may make per window.
+        /// Events a caller may have counted per window.
         public var maximum: Int
         public var window: Duration
         /// Callers remembered at once; the least recently seen is forgotten first, so memory stays bounded.
@@ -35,19 +36,24 @@ public struct HealRateLimiter<Instant: InstantProtocol>: Sendable where Instant.
 
     /// Counts a request from `caller` made at `now` if the caller is under its limit.
     public mutating func acquire(caller: String, now: Instant) -> Decision {
+        if let retryAfter = self.retryAfter(caller: caller, now: now) { return .reject(retryAfter: retryAfter) }
         var instants = self.accepted[caller, default: []]
-        instants.removeAll { $0.duration(to: now) >= self.configuration.window }
-        if instants.count >= self.configuration.maximum {
-            self.accepted[caller] = instants
-            let oldest = instants[0]
-            return .reject(retryAfter: max(now.duration(to: oldest.advanced(by: self.configuration.window)), .zero))
-        }
         instants.append(now)
         self.accepted[caller] = instants
         if self.accepted.count > self.configuration.maximumCallers {
             self.evict(now: now, keeping: caller)
         }
         return .allow(remaining: self.configuration.maximum - instants.count)
+    }
+
+    /// How long until `caller` may be counted again; nil when it is under its limit now. Counts nothing, so a
+    /// caller can be checked before the work whose failure is what gets counted.
+    public mutating func retryAfter(caller: String, now: Instant) -> Duration? {
+        guard var instants = self.accepted[caller] else { return nil }
+        instants.removeAll { $0.duration(to: now) >= self.configuration.window }
+        self.accepted[caller] = instants.isEmpty ? nil : instants
+        guard instants.count >= self.configuration.maximum else { return nil }
+        return max(now.duration(to: instants[0].advanced(by: self.configuration.window)), .zero)
     }
 
     private mutating func evict(now: Instant, keeping caller: String) {

@@ -87,6 +87,7 @@ import Testing
         let degraded = try #require(responses["503"]?["content"] as? [String: [String: [String: String]]])
         #expect(degraded["application/json"]?["schema"]?["$ref"] == "#/components/schemas/DegradedAnswer")
         #expect(responses["401"] != nil && responses["400"] != nil)
+        #expect(responses["415"] != nil, "a body must be application/json")
         #expect(ask["security"] as? [[String: [String]]] == [["bearerAuth": []]])
         let health = try #require((document["paths"] as? [String: [String: [String: Any]]])?["/health"]?["get"])
         #expect((health["security"] as? [Any])?.isEmpty == true)

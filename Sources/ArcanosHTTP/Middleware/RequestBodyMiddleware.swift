@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 
 /// Every request body passes here, on every route, before anything else reads it. It reads the whole body
 /// up to the configured limit (a larger one is 413 without being buffered; later readers get the collected
@@ -29,16 +30,13 @@ public struct RequestBodyMiddleware<Context: RequestContext>: RouterMiddleware {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: self.limit)
-        } catch let error as ArcanosError {
-            throw error
+        } catch is NIOTooManyBytesError {
+            // A chunked body, which announced no length, over the limit.
+            throw ArcanosError(.payloadTooLarge, "Request body is larger than \(self.limit) bytes")
         } catch {
-            // Reading the body can only fail on what the client sent (or how it hung up).
-            let translated = ArcanosError.translating(error, logger: context.logger)
-            if translated.code == .payloadTooLarge {
-                throw ArcanosError(.payloadTooLarge, "Request body is larger than \(self.limit) bytes")
-            }
-            throw translated.code == .internalError
-                ? ArcanosError(.invalidRequest, "Malformed request body", underlying: error) : translated
+            // Anything else that stops the body being read is what the client sent, or how it hung up: a bad
+            // chunk size, a transfer coding the server does not speak, fewer bytes than Content-Length.
+            throw ArcanosError(.invalidRequest, "Malformed request body", underlying: error)
         }
         if body.readableBytes > 0 {
             guard Self.isJSON(request.headers[.contentType]) else {

@@ -1,6 +1,7 @@
 import ArcanosCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -131,8 +132,13 @@ public func buildApplication(
     return Application(
         router: buildRouter(dependencies),
         // A connection that completes no request part for the idle timeout is closed: silent, idle between
-        // requests, or trickling its head or body.
-        server: .http1(configuration: .init(idleTimeout: .init(server.idleTimeout))),
+        // requests, or trickling its head or body; one whose first head is not in by the header timeout too.
+        server: HTTPServerBuilder { responder in
+            HeaderDeadlineHTTP1Channel(
+                http1: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .init(server.idleTimeout))),
+                headerTimeout: .init(server.headerTimeout)
+            )
+        },
         configuration: .init(address: .hostname(server.host, port: server.port), serverName: "arcanos"),
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? server.port) },

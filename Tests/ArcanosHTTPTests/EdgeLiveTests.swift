@@ -281,6 +281,28 @@ func sendRequest(
         }
     }
 
+    /// The idle timeout is long here: only the header deadline can close a connection whose head never ends.
+    @Test func aHeadThatNeverEndsIsClosedByTheHeaderDeadline() async throws {
+        let environment = [
+            "ARCANOS_HTTP_IDLE_TIMEOUT_MS": "600000", "ARCANOS_HTTP_HEADER_TIMEOUT_MS": "300",
+            "SELF_TEST_INTERVAL_MS": "0",
+        ]
+        try await withLiveServer(environment: environment) { server in
+            let connection = try RawConnection(port: port(of: server), receiveTimeout: .seconds(20))
+            try connection.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nx-slow: 1")
+            let start = ContinuousClock.now
+            let (bytes, closed) = await connection.readUntilClosed()
+            #expect(closed && bytes.isEmpty, "the server kept the connection open")
+            #expect(start.duration(to: .now) < .seconds(15))
+            // A complete head in time is served as usual.
+            let served = try await rawExchange(
+                server,
+                "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            )
+            #expect(served?.status == 200)
+        }
+    }
+
     @Test func anIdleKeepAliveConnectionIsClosedAfterItsResponse() async throws {
         let environment = ["ARCANOS_HTTP_IDLE_TIMEOUT_MS": "300", "SELF_TEST_INTERVAL_MS": "0"]
         try await withLiveServer(environment: environment) { server in

@@ -21,6 +21,8 @@ extension AppConfiguration {
         self.server.environment = values.string("ARCANOS_ENV") ?? self.server.environment
         self.server.idleTimeout =
             try values.milliseconds("ARCANOS_HTTP_IDLE_TIMEOUT_MS", in: 100...3_600_000) ?? self.server.idleTimeout
+        self.server.headerTimeout =
+            try values.milliseconds("ARCANOS_HTTP_HEADER_TIMEOUT_MS", in: 100...600_000) ?? self.server.headerTimeout
 
         self.auth.apiKeys = values.list("ARCANOS_API_KEYS", isSecret: true) ?? []
         self.auth.allowUnauthenticated = try values.bool("ARCANOS_ALLOW_UNAUTHENTICATED") ?? false

@@ -25,7 +25,7 @@ public struct AppConfiguration: Sendable {
         /// How long a connection may go without completing a request part — idle between requests, or
         /// trickling a head or a body — before it is closed (`ARCANOS_HTTP_IDLE_TIMEOUT_MS`).
         public var idleTimeout: Duration = .milliseconds(30_000)
-        /// How long a connection may take, from its first byte, to send its first request head
+        /// How long a connection may take, from when it opens, to send its first request head
         /// (`ARCANOS_HTTP_HEADER_TIMEOUT_MS`).
         public var headerTimeout: Duration = .milliseconds(10_000)
 

@@ -28,7 +28,7 @@ struct HeaderDeadlineHTTP1Channel: ServerChildChannel {
 }
 
 /// Closes the connection when its first request head (up to the blank line) has not arrived `timeout` after
-/// its first byte. Later requests on a kept-alive connection are bounded by the idle timeout.
+/// the connection opened. Later requests on a kept-alive connection are bounded by the idle timeout.
 final class FirstHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -43,14 +43,25 @@ final class FirstHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
         self.timeout = timeout
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { self.startDeadline(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.startDeadline(context: context)
+        context.fireChannelActive()
+    }
+
+    private func startDeadline(context: ChannelHandlerContext) {
+        guard self.deadline == nil, !self.headComplete else { return }
+        self.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: self.timeout) {
+            context.close(promise: nil)
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if !self.headComplete {
             let buffer = self.unwrapInboundIn(data)
-            if self.deadline == nil {
-                self.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: self.timeout) {
-                    context.close(promise: nil)
-                }
-            }
             self.recent += buffer.readableBytesView
             if Self.containsBlankLine(self.recent) {
                 self.headComplete = true

@@ -36,7 +36,7 @@ struct OpenAPIController {
     /// (anything else could smuggle text into the document), else the listening address.
     func serverURL(for request: Request) -> String {
         if let publicURL { return publicURL }
-        let host = request.head.authority ?? request.headers[HTTPField.Name("host")!] ?? ""
+        let host = request.head.authority ?? request.headers[.host] ?? ""
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
         if !host.isEmpty, host.count <= 255, host.allSatisfy(allowed.contains) {
             return "http://\(host)"

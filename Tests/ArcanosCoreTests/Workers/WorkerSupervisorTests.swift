@@ -343,22 +343,39 @@ struct WorkerSupervisorTests {
         }
     }
 
-    @Test func aRestartStormMarksThePoolUnsafeAndStopsRestarting() async throws {
+    /// Two workers, a guard that trips on the fourth restart within a minute, and ten jobs whose tasks crash
+    /// while `crashes()` says so: `body` runs once the storm has tripped the guard, five jobs still queued.
+    @discardableResult
+    func afterAStorm(
+        quietPeriod: Duration,
+        crashes: @escaping @Sendable () -> Bool = { true },
+        _ body: @Sendable (PoolHarness) async throws -> Void
+    ) async throws -> PoolHarness {
         struct Boom: Error {}
-        let executor = ScriptedTaskExecutor(maxAttempts: 1) { _, _ in throw Boom() }
+        let executor = ScriptedTaskExecutor(maxAttempts: 1) { _, input in
+            if crashes() { throw Boom() }
+            return input
+        }
         let harness = PoolHarness(
             workerCount: 2,
             restart: .init(
                 initialBackoff: .zero,
                 restartThreshold: 3,
                 restartWindow: .seconds(60),
-                quietPeriod: .seconds(3600)
+                quietPeriod: quietPeriod
             ),
             executor: executor
         )
         try await harness.run { harness in
-            for index in 0..<10 { try await harness.enqueue("crash \(index)", maxAttempts: 1) }
+            for index in 0..<10 { try await harness.enqueue("job \(index)", maxAttempts: 1) }
             await harness.events.waitFor(2) { if case .stormGuardTripped = $0 { true } else { false } }
+            try await body(harness)
+        }
+        return harness
+    }
+
+    @Test func aRestartStormMarksThePoolUnsafeAndStopsRestarting() async throws {
+        try await self.afterAStorm(quietPeriod: .seconds(3600)) { harness in
             let (runtime, supervisor) = harness.supervisor.status(now: Date())
             #expect(supervisor.state == .unsafe && supervisor.stormGuardTripped)
             #expect(supervisor.restarts == 3 && supervisor.crashes == 5 && supervisor.storms == 1)
@@ -372,7 +389,7 @@ struct WorkerSupervisorTests {
         }
     }
 
-    /// Steps the test clock one heartbeat at a time until `event` is logged (at most `limit` seconds).
+    /// Steps the test clock one heartbeat at a time until `event` is logged (at most 120 s).
     func advance(_ harness: PoolHarness, until event: @escaping @Sendable (WorkerPoolEvent) -> Bool) async {
         for _ in 0..<120 where harness.events.count(where: event) == 0 {
             await harness.clock.waitForSleeper()
@@ -384,25 +401,8 @@ struct WorkerSupervisorTests {
 
     @Test("issue 16: an unsafe pool restarts itself on probation after its quiet period, no operator needed")
     func anUnsafePoolProbesItselfAfterItsQuietPeriod() async throws {
-        struct Boom: Error {}
         let crashing = Mutex(true)
-        let executor = ScriptedTaskExecutor(maxAttempts: 1) { _, input in
-            if crashing.withLock({ $0 }) { throw Boom() }
-            return input
-        }
-        let harness = PoolHarness(
-            workerCount: 2,
-            restart: .init(
-                initialBackoff: .zero,
-                restartThreshold: 3,
-                restartWindow: .seconds(60),
-                quietPeriod: .seconds(10)
-            ),
-            executor: executor
-        )
-        try await harness.run { harness in
-            for index in 0..<10 { try await harness.enqueue("job \(index)", maxAttempts: 1) }
-            await harness.events.waitFor(2) { if case .stormGuardTripped = $0 { true } else { false } }
+        try await self.afterAStorm(quietPeriod: .seconds(10), crashes: { crashing.withLock { $0 } }) { harness in
             let unsafe = harness.supervisor.status(now: Date()).supervisor
             #expect(unsafe.state == .unsafe && unsafe.quietPeriodMs == 10_000 && unsafe.nextProbeAt != nil)
             // The cause went away (a poison job failed for good, a dependency came back): the probe finds out.
@@ -417,21 +417,7 @@ struct WorkerSupervisorTests {
 
     @Test("issue 16: a probe that crashes again makes the pool unsafe again, with a doubled quiet period")
     func aFailedProbeDoublesTheQuietPeriod() async throws {
-        struct Boom: Error {}
-        let executor = ScriptedTaskExecutor(maxAttempts: 1) { _, _ in throw Boom() }
-        let harness = PoolHarness(
-            workerCount: 2,
-            restart: .init(
-                initialBackoff: .zero,
-                restartThreshold: 3,
-                restartWindow: .seconds(60),
-                quietPeriod: .seconds(10)
-            ),
-            executor: executor
-        )
-        try await harness.run { harness in
-            for index in 0..<10 { try await harness.enqueue("crash \(index)", maxAttempts: 1) }
-            await harness.events.waitFor(2) { if case .stormGuardTripped = $0 { true } else { false } }
+        try await self.afterAStorm(quietPeriod: .seconds(10)) { harness in
             await self.advance(harness) { if case .poolStarted(generation: 2) = $0 { true } else { false } }
             // Both probing workers crash at once: each failure on probation trips the guard again.
             await harness.events.waitFor(4) { if case .stormGuardTripped = $0 { true } else { false } }

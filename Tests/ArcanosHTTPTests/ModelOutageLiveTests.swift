@@ -82,6 +82,7 @@ import Testing
         let fake = FakeOpenAIServer(mode: .error500)
         try await fake.withRunning { baseURL in
             try await withLiveServer(environment: self.environment(baseURL)) { server in
+                let start = ContinuousClock.now
                 var prompts: [String] = []
                 for index in 0..<20 {
                     prompts.append(try await self.enqueue(server, worker: "summarize", input: "text number \(index)"))
@@ -94,6 +95,7 @@ import Testing
                 #expect(waiting.count("queued") + waiting.count("running") == 20)
                 #expect(waiting.count("failed") == 0 && waiting.count("succeeded") == 0)
                 #expect(waiting.attempts.values.allSatisfy { $0 <= 1 }, "no attempt charged: \(waiting.attempts)")
+                let allWaiting = start.duration(to: .now)
 
                 // Command modules keep running meanwhile.
                 var commands: [String] = []
@@ -104,16 +106,31 @@ import Testing
                     $0.count("succeeded") == 5
                 }
                 #expect(ran.count("succeeded") == 5)
+                let commandsDone = start.duration(to: .now)
+                // The outage goes on through several breaker cycles (each half-open probe fails): still no crash,
+                // and the waiting jobs do not hammer the model (one probe per cycle, not one call per job).
+                let still = try await self.waitUntil(server, prompts, within: .seconds(30)) { _ in
+                    fake.requestCount >= 6
+                }
+                #expect(still.count("failed") == 0 && still.count("succeeded") == 0)
                 for id in commands.prefix(1) {
                     #expect(try await get(server + "/jobs/\(id)").json["result"] as? String == "COMMAND 0")
                 }
 
                 // The model comes back: every queued prompt job succeeds, with no heal and no restart.
+                let requestsWhileDown = fake.requestCount
                 fake.mode = .ok
+                let back = ContinuousClock.now
                 let finished = try await self.waitUntil(server, prompts, within: .seconds(45)) {
                     $0.count("succeeded") == 20
                 }
                 #expect(finished.count("succeeded") == 20)
+                print(
+                    "model outage live: all 20 prompt jobs waiting after \(allWaiting), 5 command jobs done after "
+                        + "\(commandsDone), \(requestsWhileDown) model requests in \(start.duration(to: back)) down, "
+                        + "20 prompt jobs done "
+                        + "\(back.duration(to: .now)) after recovery"
+                )
                 #expect(finished.attempts.values.allSatisfy { $0 == 1 }, "\(finished.attempts)")
 
                 let status = try await get(server + "/workers/status")

@@ -343,12 +343,12 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             case .crashed(let message):
                 self.logger.error("worker crashed", metadata: ["worker.id": "\(workerID)", "error": "\(message)"])
                 self.onEvent?(.workerCrashed(workerID: workerID))
-                if let leftover { await self.failHungOrCrashed(leftover, message: message, workerID: workerID) }
+                if let leftover { await self.failAndRetry(leftover.lease, message: message, workerID: workerID) }
                 cause = .crash
             case .hung(let reason):
                 if let leftover {
-                    await self.failHungOrCrashed(
-                        leftover,
+                    await self.failAndRetry(
+                        leftover.lease,
                         message: "the worker hung (\(reason.rawValue))",
                         workerID: workerID
                     )
@@ -396,10 +396,6 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 return
             }
         }
-    }
-
-    private func failHungOrCrashed(_ job: ActiveJob, message: String, workerID: String) async {
-        await self.failAndRetry(job.lease, message: message, workerID: workerID)
     }
 
     /// Charges the attempt: the job is retried after the retry policy's backoff while attempts remain.

@@ -13,12 +13,12 @@ extension Job: FetchableRecord, PersistableRecord {
         self.init(
             id: row["id"],
             worker: row["worker"],
-            input: row["input"],
+            input: String(exactDatabaseText: row["input"]),
             status: Status(rawValue: row["status"]) ?? .failed,
             attempts: row["attempts"],
             maxAttempts: row["max_attempts"],
             fence: row["fence"],
-            result: row["result"],
+            result: (row["result"] as Data?).map(String.init(exactDatabaseText:)),
             error: row["error"],
             availableAt: Date(storedMilliseconds: row["available_at"]),
             leaseOwner: row["lease_owner"],
@@ -33,12 +33,12 @@ extension Job: FetchableRecord, PersistableRecord {
     public func encode(to container: inout PersistenceContainer) throws {
         container["id"] = self.id
         container["worker"] = self.worker
-        container["input"] = self.input
+        container["input"] = self.input.exactDatabaseValue
         container["status"] = self.status.rawValue
         container["attempts"] = self.attempts
         container["max_attempts"] = self.maxAttempts
         container["fence"] = self.fence
-        container["result"] = self.result
+        container["result"] = self.result?.exactDatabaseValue
         container["error"] = self.error
         container["available_at"] = self.availableAt.storedMilliseconds
         container["lease_owner"] = self.leaseOwner
@@ -47,6 +47,20 @@ extension Job: FetchableRecord, PersistableRecord {
         container["finished_at"] = self.finishedAt?.storedMilliseconds
         container["created_at"] = self.createdAt.storedMilliseconds
         container["updated_at"] = self.updatedAt.storedMilliseconds
+    }
+}
+
+extension String {
+    /// This text as the store writes it, NUL and all. GRDB binds and reads a `String` as a C string, which ends
+    /// at the first NUL (`"abc\u{0}def"` came back as `"abc"`); text holding one is written as its UTF-8 bytes
+    /// (a BLOB) instead, and every other text stays TEXT.
+    var exactDatabaseValue: DatabaseValue {
+        self.utf8.contains(0) ? Data(self.utf8).databaseValue : self.databaseValue
+    }
+
+    /// Text read back byte for byte, whether it was stored as TEXT or as a BLOB.
+    init(exactDatabaseText data: Data) {
+        self = String(decoding: data, as: UTF8.self)
     }
 }
 

@@ -98,7 +98,7 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
         let expiresAt = now.addingDuration(leaseDuration).storedPrecision
         let (changed, job) = try await self.combiner.write { db in
             try db.cachedStatement(sql: Self.completeFenced)
-                .execute(arguments: [result, nowMs, nowMs, lease.jobID, lease.fence])
+                .execute(arguments: [result.exactDatabaseValue, nowMs, nowMs, lease.jobID, lease.fence])
             let changed = db.changesCount
             return (changed, try Self.claimNext(db, owner: owner, now: now, expiresAt: expiresAt))
         }
@@ -165,7 +165,11 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
 
     public func complete(_ lease: JobLease, result: String, now: Date) async throws -> JobWriteOutcome {
         let nowMs = now.storedMilliseconds
-        return try await self.fencedUpdate(lease, set: Self.completeSet, arguments: [result, nowMs, nowMs])
+        return try await self.fencedUpdate(
+            lease,
+            set: Self.completeSet,
+            arguments: [result.exactDatabaseValue, nowMs, nowMs]
+        )
     }
 
     public func fail(_ lease: JobLease, error: String, retryAfter: Duration?, now: Date) async throws -> JobFailOutcome
@@ -201,14 +205,21 @@ public final class SQLiteJobStore: JobStore, ReadinessReporting {
         }
     }
 
-    public func release(_ lease: JobLease, now: Date) async throws -> JobWriteOutcome {
-        try await self.fencedUpdate(
+    public func release(
+        _ lease: JobLease,
+        retryAfter: Duration?,
+        error: String?,
+        now: Date
+    ) async throws -> JobWriteOutcome {
+        let now = now.storedPrecision
+        let availableAt = retryAfter.map { now.addingDuration($0).storedMilliseconds }
+        return try await self.fencedUpdate(
             lease,
             set: """
                 status = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_expires_at = NULL,
-                updated_at = ?
+                available_at = COALESCE(?, available_at), error = COALESCE(?, error), updated_at = ?
                 """,
-            arguments: [now.storedMilliseconds]
+            arguments: [availableAt, error, now.storedMilliseconds]
         )
     }
 

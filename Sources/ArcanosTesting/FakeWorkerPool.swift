@@ -86,7 +86,8 @@ public final class FakeWorkerPool: WorkerPoolControlling {
             state.restarts += 1
             state.deadWorkers = []
             state.hungWorkers = []
-            if resetStormGuard { state.stormGuardTripped = false }
+            // As the supervisor: any restart ends `unsafe` (a plain one puts the pool on probation).
+            state.stormGuardTripped = false
             state.runtime.started = true
             state.runtime.startedAt = Date()
             state.runtime.workerIds = (0..<state.runtime.configuredCount).map { "arcanos-worker-\($0 + 1)" }

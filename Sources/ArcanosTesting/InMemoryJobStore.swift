@@ -58,8 +58,13 @@ public final class InMemoryJobStore: JobStore {
         }
     }
 
-    public func release(_ lease: JobLease, now: Date) async throws -> JobWriteOutcome {
-        self.apply(lease) { $0.released(now: now) }
+    public func release(
+        _ lease: JobLease,
+        retryAfter: Duration?,
+        error: String?,
+        now: Date
+    ) async throws -> JobWriteOutcome {
+        self.apply(lease) { $0.released(retryAfter: retryAfter, error: error, now: now) }
     }
 
     public func reclaimExpired(now: Date) async throws -> Int {

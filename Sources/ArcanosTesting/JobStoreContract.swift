@@ -25,6 +25,8 @@ public struct JobStoreContract: Sendable {
         case statsReportDepthAgeAndInFlight
         case completeAndClaimHandsOverTheNextJob
         case deleteFinishedRemovesOnlyOldFinishedJobs
+        case textKeepsNULAndControlCharacters
+        case releaseWithADelayHoldsTheJobBackUncharged
 
         public var description: String { self.rawValue }
     }
@@ -56,6 +58,9 @@ public struct JobStoreContract: Sendable {
         case .statsReportDepthAgeAndInFlight: try await Self.statsReportDepthAgeAndInFlight(store)
         case .completeAndClaimHandsOverTheNextJob: try await Self.completeAndClaimHandsOverTheNextJob(store)
         case .deleteFinishedRemovesOnlyOldFinishedJobs: try await Self.deleteFinishedRemovesOnlyOldFinishedJobs(store)
+        case .textKeepsNULAndControlCharacters: try await Self.textKeepsNULAndControlCharacters(store)
+        case .releaseWithADelayHoldsTheJobBackUncharged:
+            try await Self.releaseWithADelayHoldsTheJobBackUncharged(store)
         }
     }
 
@@ -295,6 +300,52 @@ public struct JobStoreContract: Sendable {
                 "the new lease writes"
             )
         }
+    }
+
+    static func releaseWithADelayHoldsTheJobBackUncharged(_ store: any JobStore) async throws {
+        _ = try await Self.enqueue(store, "a", maxAttempts: 1)
+        _ = try await Self.enqueue(store, "b", maxAttempts: 1, at: 1)
+        guard let first = try await Self.claim(store, "w1", at: 2) else { throw ContractViolation("nothing claimed") }
+        let outcome = try await store.release(first, retryAfter: .seconds(30), error: "waiting", now: Self.at(3))
+        try expect(outcome == .applied, "releasing a live lease with a delay applies")
+        let held = try await Self.requireJob(store, "a")
+        try expect(
+            held.status == .queued && held.attempts == 0 && held.availableAt == Self.at(33) && held.error == "waiting",
+            "a job released with a delay is queued from now + delay, uncharged, saying why"
+        )
+        try expect(try await Self.claim(store, "w2", at: 4)?.jobID == "b", "meanwhile the next job goes first")
+        try expect(try await Self.claim(store, "w2", at: 32) == nil, "the held job waits out its delay")
+        let again = try await Self.claim(store, "w2", at: 33)
+        try expect(again?.jobID == "a" && again?.attempt == 1, "then it is claimed, still on its first attempt")
+        try expect(
+            try await store.release(first, retryAfter: .seconds(1), error: nil, now: Self.at(34)) == .fenced,
+            "a stale lease cannot release"
+        )
+        if let again {
+            _ = try await store.release(again, retryAfter: nil, error: nil, now: Self.at(35))
+            let back = try await Self.requireJob(store, "a")
+            try expect(
+                back.availableAt == Self.at(33) && back.error == "waiting",
+                "without a delay nothing else changes"
+            )
+        }
+    }
+
+    /// NUL, other control characters and non-ASCII text in an input and a result come back byte for byte.
+    static func textKeepsNULAndControlCharacters(_ store: any JobStore) async throws {
+        let input = "abc\u{0}def\u{1}\u{7}\t\r\n\u{1B}[0m\u{7F}é\u{0}"
+        _ = try await store.enqueue(NewJob(id: "a", worker: "echo", input: input, maxAttempts: 1), now: Self.t0)
+        try expect(try await Self.requireJob(store, "a").input == input, "the input is read back unchanged")
+        guard let lease = try await Self.claim(store, at: 1) else { throw ContractViolation("nothing claimed") }
+        try expect(lease.job.input == input, "the claimed input is unchanged")
+        let result = input.uppercased()
+        _ = try await store.complete(lease, result: result, now: Self.at(2))
+        try expect(try await Self.requireJob(store, "a").result == result, "the result is read back unchanged")
+        _ = try await store.enqueue(NewJob(id: "b", worker: "echo", input: "\u{0}", maxAttempts: 1), now: Self.t0)
+        guard let next = try await Self.claim(store, at: 3) else { throw ContractViolation("b not claimed") }
+        _ = try await store.completeAndClaim(next, result: "", owner: "w1", leaseDuration: Self.lease, now: Self.at(4))
+        let b = try await Self.requireJob(store, "b")
+        try expect(b.input == "\u{0}" && b.result == "", "a lone NUL and an empty result survive too")
     }
 
     static func orphanOnItsLastAttemptFails(_ store: any JobStore) async throws {

@@ -32,8 +32,13 @@ public final class StallingHeartbeatStore: JobStore {
     {
         try await self.base.fail(lease, error: error, retryAfter: retryAfter, now: now)
     }
-    public func release(_ lease: JobLease, now: Date) async throws -> JobWriteOutcome {
-        try await self.base.release(lease, now: now)
+    public func release(
+        _ lease: JobLease,
+        retryAfter: Duration?,
+        error: String?,
+        now: Date
+    ) async throws -> JobWriteOutcome {
+        try await self.base.release(lease, retryAfter: retryAfter, error: error, now: now)
     }
     public func reclaimExpired(now: Date) async throws -> Int { try await self.base.reclaimExpired(now: now) }
     public func stats(now: Date) async throws -> JobQueueStats { try await self.base.stats(now: now) }

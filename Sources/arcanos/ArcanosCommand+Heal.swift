@@ -23,7 +23,7 @@ extension ArcanosCommand {
         @Flag(exclusivity: .exclusive, help: "Only return a plan (the default), or execute it.")
         var action: Action = .plan
 
-        @Flag(help: "Restart even when the restart-storm guard has tripped.")
+        @Flag(help: "Also reset the restart-storm guard (without it an unsafe pool restarts on probation).")
         var force = false
 
         @Flag(name: .shortAndLong, help: "Confirm as the person in charge (sends x-confirmed: yes).")

@@ -310,7 +310,8 @@ import Testing
         #expect(outcomes.filter { $0 == .joined }.count == 7)
     }
 
-    @Test func aTrippedStormGuardRefusesExecutionUnlessForced() async throws {
+    @Test("issue 16: a plain heal of an unsafe pool runs (on probation); force also resets the storm guard")
+    func aTrippedStormGuardDoesNotRefuseAHeal() async throws {
         let harness = Harness()
         harness.pool.setStormGuardTripped(true)
         try await harness.makeApplication().test(.router) { client in
@@ -321,11 +322,11 @@ import Testing
                 body: ByteBuffer(string: "{}")
             ) { response in
                 let body = Self.json(response.body)
-                #expect(body["execution"] == nil)
-                #expect(body[path: "decision.outcome"]?.text == "refused")
-                #expect(body[path: "plan.recommendedAction"]?.text == "escalate")
+                #expect(body["execution"] != nil)
+                #expect(body[path: "decision.outcome"]?.text == "executed")
+                #expect(body[path: "plan.recommendedAction"]?.text == "restart-workers")
             }
-            #expect(harness.pool.restartCount == 0)
+            harness.pool.setStormGuardTripped(true)
             try await client.execute(
                 uri: "/workers/heal",
                 method: .post,
@@ -335,9 +336,9 @@ import Testing
                 #expect(Self.json(response.body)["execution"] != nil)
             }
         }
-        #expect(harness.pool.restartCount == 1)
-        #expect(harness.pool.resetStormGuardRequests == [true])
-        #expect(harness.audit.records.map(\.outcome) == [.refused, .executed])
+        #expect(harness.pool.restartCount == 2)
+        #expect(harness.pool.resetStormGuardRequests == [false, true])
+        #expect(harness.audit.records.map(\.outcome) == [.executed, .executed])
     }
 
     @Test func aDisabledPoolIsNeverRestartedByAHeal() async throws {

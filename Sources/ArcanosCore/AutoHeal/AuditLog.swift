@@ -74,7 +74,7 @@ public struct HealAuditRecord: Sendable, Hashable, Codable {
         case executed
         /// A restart was already running; this request shared its result.
         case joined
-        /// Execution was decided but not run (restart-storm guard without `force`, pool disabled).
+        /// Execution was decided but not run (no pool, or the pool is disabled).
         case refused
         /// The restart failed.
         case failed

@@ -64,10 +64,10 @@ public struct AutoHealHeuristic: Sendable, Hashable {
 
         let action: RecoveryAction
         var fallbackModel: String?
-        if codes.contains(.stormGuard) {
-            // Restarting feeds a storm; the supervisor already gave up for a reason a human must find.
-            action = .escalate
-        } else if codes.contains(.poolDown) || codes.contains(.deadWorkers) || codes.contains(.hungWorkers) {
+        if codes.contains(.poolDown) || codes.contains(.deadWorkers) || codes.contains(.hungWorkers)
+            || codes.contains(.stormGuard)
+        {
+            // An unsafe pool too: a heal restarts it on probation, the storm guard still armed.
             action = .restartWorkers
         } else if codes.contains(.failingModules) {
             // A broken definition file stays broken across restarts.
@@ -107,7 +107,11 @@ public struct AutoHealHeuristic: Sendable, Hashable {
         }
         if signals.poolEnabled {
             if signals.stormGuardTripped {
-                add(.stormGuard, .critical, "restart storm: the supervisor stopped restarting workers")
+                add(
+                    .stormGuard,
+                    .critical,
+                    "restart storm: the supervisor stopped replacing workers until its probe restart"
+                )
             }
             if signals.poolDown {
                 add(
@@ -170,10 +174,11 @@ public struct AutoHealHeuristic: Sendable, Hashable {
         var steps: [String] = []
         if codes.contains(.stormGuard) {
             steps.append(
-                "Do not restart again yet: read the worker errors in the logs (worker.id, error) to find the cause."
+                "Read the worker errors in the logs (worker.id, error): workers crashed on their own, too often."
             )
             steps.append(
-                "Fix the cause, then heal with {\"mode\":\"execute\",\"force\":true} to reset the storm guard."
+                "The pool restarts itself on probation after its quiet period (supervisor.nextProbeAt); a heal "
+                    + "restarts it on probation now."
             )
         }
         if action == .restartWorkers {

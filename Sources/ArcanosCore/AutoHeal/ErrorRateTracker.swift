@@ -75,8 +75,8 @@ public struct ErrorRateTracker: Sendable, Hashable {
 }
 
 /// `ErrorRateTracker` behind a lock, fed by the worker pool's events: a finished attempt that failed
-/// (`retrying` or `failed`) counts as a failure, a `succeeded` one as a success; released and fenced
-/// attempts are not the task's doing and do not count.
+/// (`retrying` or `failed`) counts as a failure, a `succeeded` one as a success; released, fenced and
+/// deferred (waiting for the model) attempts are not the task's doing and do not count.
 public final class ErrorRateMonitor: Sendable {
     private let tracker: Mutex<ErrorRateTracker>
 
@@ -90,7 +90,7 @@ public final class ErrorRateMonitor: Sendable {
         switch outcome {
         case .succeeded: failed = false
         case .retrying, .failed: failed = true
-        case .released, .fenced: return
+        case .released, .fenced, .deferred: return
         }
         self.tracker.withLock { $0.record(failed: failed, at: now) }
     }

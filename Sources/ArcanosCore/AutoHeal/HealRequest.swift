@@ -10,7 +10,8 @@ public struct HealRequest: Sendable, Hashable, Codable {
 
     public var execute: Bool?
     public var mode: Mode?
-    /// Restart even when the supervisor's restart-storm guard has tripped (an operator's override).
+    /// Also reset the restart-storm guard's memory (an operator's override): without it an unsafe pool restarts
+    /// on probation and keeps its grown quiet period.
     public var force: Bool
 
     public init(execute: Bool? = nil, mode: Mode? = nil, force: Bool = false) {

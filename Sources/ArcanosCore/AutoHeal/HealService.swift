@@ -151,7 +151,7 @@ public final class HealService: Sendable {
         var executedAt: Date?
         var restartTimings: (restart: String, verify: String)?
         if decision.executes {
-            if let refusal = self.refusal(snapshot: snapshot, force: request.force) {
+            if let refusal = self.refusal(snapshot: snapshot) {
                 report.outcome = .refused
                 report.detail = refusal
                 self.logger.warning("heal refused", metadata: ["heal.reason": "\(refusal)"])
@@ -249,13 +249,11 @@ public final class HealService: Sendable {
     }
 
     /// Why an execution decided on must not run, or nil.
-    private func refusal(snapshot: WorkerStatusSnapshot, force: Bool) -> String? {
+    private func refusal(snapshot: WorkerStatusSnapshot) -> String? {
         guard self.pool != nil, let runtime = snapshot.runtime else { return "no worker pool is configured" }
-        // A heal never overrides RUN_WORKERS=false.
+        // A heal never overrides RUN_WORKERS=false. A tripped storm guard does not refuse it: without `force` the
+        // pool restarts on probation (the guard stays armed), with `force` the guard forgets the storm.
         guard runtime.enabled else { return "the worker pool is disabled (RUN_WORKERS=false)" }
-        if snapshot.supervisor?.stormGuardTripped == true && !force {
-            return "the restart-storm guard tripped; fix the crash cause, then send force: true to restart anyway"
-        }
         return nil
     }
 
@@ -274,7 +272,7 @@ public final class HealService: Sendable {
 
         let clock = ContinuousClock()
         let restartStart = clock.now
-        // Only `force` clears a tripped storm guard; without it a tripped guard was refused before this point.
+        // Only `force` clears the storm guard's memory; without it an unsafe pool restarts on probation.
         let summary = await pool.restart(resetStormGuard: force)
         let verifyStart = clock.now
         let verification = await self.verify(pool: pool)

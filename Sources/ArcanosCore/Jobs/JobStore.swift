@@ -26,9 +26,10 @@ public protocol JobStore: Sendable {
     /// from `now + retryAfter`; otherwise it fails for good.
     func fail(_ lease: JobLease, error: String, retryAfter: Duration?, now: Date) async throws -> JobFailOutcome
 
-    /// Hands a running job back to the queue, claimable at once, without charging the attempt (used when the
-    /// pool restarts or shuts down, which is not the job's fault).
-    func release(_ lease: JobLease, now: Date) async throws -> JobWriteOutcome
+    /// Hands a running job back to the queue without charging the attempt: claimable at once when
+    /// `retryAfter` is nil (a pool restart or shutdown, not the job's fault), otherwise from `now + retryAfter`
+    /// (the model is unavailable: the job waits for it). A non-nil `error` says why it waits.
+    func release(_ lease: JobLease, retryAfter: Duration?, error: String?, now: Date) async throws -> JobWriteOutcome
 
     /// Returns every running job whose lease expired to the queue (or fails it when that was its last
     /// attempt); `claim` picks orphans up on its own, this makes them visible to `stats` sooner.
@@ -52,6 +53,11 @@ public protocol JobStore: Sendable {
 }
 
 extension JobStore {
+    /// Hands a running job back, claimable at once, without charging the attempt.
+    public func release(_ lease: JobLease, now: Date) async throws -> JobWriteOutcome {
+        try await self.release(lease, retryAfter: nil, error: nil, now: now)
+    }
+
     public func completeAndClaim(
         _ lease: JobLease,
         result: String,

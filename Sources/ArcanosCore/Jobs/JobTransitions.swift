@@ -85,14 +85,16 @@ extension Job {
         return (job, .failed)
     }
 
-    /// Handed back without charging the attempt.
-    public func released(now: Date) -> Job {
+    /// Handed back without charging the attempt; held back until `now + retryAfter` when given.
+    public func released(retryAfter: Duration? = nil, error: String? = nil, now: Date) -> Job {
         var job = self
         job.status = .queued
         job.attempts = max(0, job.attempts - 1)
         job.leaseOwner = nil
         job.leaseExpiresAt = nil
-        // `availableAt` stays in the past: the job goes back ahead of work queued after it.
+        // Without a delay `availableAt` stays in the past: the job goes back ahead of work queued after it.
+        if let retryAfter { job.availableAt = now.addingDuration(retryAfter) }
+        if let error { job.error = error }
         job.updatedAt = now
         return job
     }

@@ -242,7 +242,8 @@ public struct ArcanosMetrics: Sendable {
     public func recordWorkerHang() { self.counter(Name.workerHangs, []).increment() }
     public func recordWorkerRestartStorm() { self.counter(Name.workerRestartStorms, []).increment() }
 
-    /// `outcome`: a `WorkerPoolEvent.JobOutcome` (`succeeded`, `retrying`, `failed`, `released`, `fenced`).
+    /// `outcome`: a `WorkerPoolEvent.JobOutcome` (`succeeded`, `retrying`, `failed`, `released`, `fenced`,
+    /// `deferred`).
     public func recordJob(outcome: String) {
         self.counter(Name.jobs, [("outcome", outcome)]).increment()
     }

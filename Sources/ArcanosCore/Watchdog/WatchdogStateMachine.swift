@@ -9,8 +9,8 @@ import Foundation
 /// - A heal after which severity never dropped below critical is ineffective. After
 ///   `maximumIneffectiveHeals` of them in a row the watchdog escalates instead of healing again, and stays
 ///   quiet until severity recovers.
-/// - When the heuristic does not recommend a restart (it says `escalate` for a restart storm or broken module
-///   definitions), the watchdog escalates at once rather than restarting.
+/// - When the heuristic does not recommend a restart (it says `escalate` for broken module definitions), the
+///   watchdog escalates at once rather than restarting.
 public struct WatchdogStateMachine: Sendable, Hashable {
     public struct Configuration: Sendable, Hashable {
         public var mode: WatchdogMode

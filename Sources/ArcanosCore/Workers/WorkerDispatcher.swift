@@ -52,7 +52,8 @@ public final class WorkerDispatcher: Sendable {
         if supervisor.state == .unsafe, supervisor.workers.allSatisfy({ $0.state == .dead }) {
             throw ArcanosError(
                 .notReady,
-                "No worker is running: the pool stopped restarting after a restart storm; a heal restarts it"
+                "No worker is running: the pool stopped restarting after a restart storm; it restarts itself after "
+                    + "its quiet period, or a heal restarts it now"
             )
         }
         let job = try await self.store.enqueue(

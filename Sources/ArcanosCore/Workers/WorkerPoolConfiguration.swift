@@ -23,6 +23,8 @@ public struct WorkerPoolConfiguration: Sendable, Hashable {
     public var runTimeout: Duration
     public var restart: WorkerRestartPolicy
     public var retry: JobRetryPolicy
+    /// How long a job may wait for an unavailable model (`JOB_MODEL_WAIT_MS`).
+    public var modelWait: ModelWaitPolicy
 
     public init(
         enabled: Bool = true,
@@ -36,7 +38,8 @@ public struct WorkerPoolConfiguration: Sendable, Hashable {
         pollInterval: Duration = .milliseconds(500),
         runTimeout: Duration = .seconds(60),
         restart: WorkerRestartPolicy = .init(),
-        retry: JobRetryPolicy = .init()
+        retry: JobRetryPolicy = .init(),
+        modelWait: ModelWaitPolicy = .init()
     ) {
         self.enabled = enabled
         self.workerCount = workerCount
@@ -50,6 +53,7 @@ public struct WorkerPoolConfiguration: Sendable, Hashable {
         self.runTimeout = runTimeout
         self.restart = restart
         self.retry = retry
+        self.modelWait = modelWait
     }
 
     /// `arcanos-worker-1…N`.

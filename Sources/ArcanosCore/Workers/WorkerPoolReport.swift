@@ -63,7 +63,8 @@ public struct WorkerSupervisorStatus: Sendable, Hashable, Codable {
         /// The service has not started the pool yet.
         case starting
         case running
-        /// The storm guard tripped: crashed workers are no longer replaced until the pool is restarted.
+        /// The storm guard tripped: crashed workers are no longer replaced until the pool is restarted (by a
+        /// heal, or by the supervisor's own probe once `nextProbeAt` has come).
         case unsafe
         case stopped
     }
@@ -93,6 +94,12 @@ public struct WorkerSupervisorStatus: Sendable, Hashable, Codable {
     public var storms: Int
     public var stormGuardTripped: Bool
     public var unsafeSince: Date?
+    /// When an unsafe pool restarts itself on probation; nil while it is not unsafe.
+    public var nextProbeAt: Date?
+    /// The current quiet period before a probe restart (`SAFETY_WORKER_QUIET_PERIOD_MS`, doubled per failed probe).
+    public var quietPeriodMs: Int64?
+    /// Restarted on probation (a probe, or a heal without `force`): its next failure makes it unsafe again.
+    public var onProbation: Bool?
     public var restartsInWindow: Int
     /// `SAFETY_WORKER_RESTART_THRESHOLD`.
     public var restartThreshold: Int
@@ -171,8 +178,9 @@ public struct StartWorkersSummary: Sendable, Hashable, Codable {
 /// The supervised pool whatever clock drives it: what `WorkerDispatcher` and the healer hold.
 public protocol WorkerPoolControlling: Sendable {
     /// Swaps the whole pool (single-flight: concurrent callers share one restart), handing in-flight tasks back
-    /// to the queue. Does nothing when the pool is disabled (`RUN_WORKERS=false`). `resetStormGuard` also
-    /// clears a tripped restart-storm guard, so crashed workers are replaced again.
+    /// to the queue. Does nothing when the pool is disabled (`RUN_WORKERS=false`). Without `resetStormGuard` an
+    /// unsafe pool restarts on probation (its next failure makes it unsafe again, with a longer quiet period);
+    /// with it the restart-storm guard forgets the storm.
     func restart(resetStormGuard: Bool) async -> StartWorkersSummary
     /// Runtime telemetry and supervisor counters (the queue is added by `WorkerDispatcher`).
     func status(now: Date) -> (runtime: WorkerRuntimeStatus, supervisor: WorkerSupervisorStatus)
@@ -181,7 +189,7 @@ public protocol WorkerPoolControlling: Sendable {
 }
 
 extension WorkerPoolControlling {
-    /// A restart that also clears a tripped storm guard: what an executed heal does.
+    /// A restart that also resets the storm guard: what a forced heal does.
     public func restart() async -> StartWorkersSummary {
         await self.restart(resetStormGuard: true)
     }

@@ -1,6 +1,8 @@
 /// What the supervisor does when a worker crashes or hangs: replace it at once, then with jittered exponential
 /// backoff while the same slot keeps failing, and stop replacing anything once restarts come too fast (a
-/// restart storm: the pool is then `unsafe` until an operator restarts it). Pure: every call takes `now`.
+/// restart storm: the pool is then `unsafe`). An unsafe pool is not given up on: after a quiet period one probe
+/// restart of the pool is due, on probation; a failure within the restart window after it makes the pool unsafe
+/// again and doubles the quiet period (up to its maximum). Pure: every call takes `now`.
 public struct WorkerRestartStateMachine<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     public enum Cause: String, Sendable, Hashable {
         case crash, hang
@@ -17,6 +19,11 @@ public struct WorkerRestartStateMachine<Instant: InstantProtocol>: Sendable wher
     private var consecutiveFailures: [Int: Int] = [:]
     private var recentRestarts: [Instant] = []
     public private(set) var unsafeSince: Instant?
+    /// How long an unsafe pool waits before its probe restart: `quietPeriod`, doubled after each failed probe.
+    public private(set) var quietPeriod: Duration
+    /// When the pool was restarted on probation (a probe, or a heal without `force`), until it outlives
+    /// `restartWindow` without a failure.
+    public private(set) var probationSince: Instant?
     /// Replacements made (totals survive a pool restart).
     public private(set) var restarts = 0
     public private(set) var crashes = 0
@@ -27,9 +34,24 @@ public struct WorkerRestartStateMachine<Instant: InstantProtocol>: Sendable wher
 
     public init(configuration: WorkerRestartPolicy = .init()) {
         self.configuration = configuration
+        self.quietPeriod = configuration.quietPeriod
     }
 
     public var isUnsafe: Bool { self.unsafeSince != nil }
+
+    /// When the probe restart of an unsafe pool is due; nil while the pool is not unsafe.
+    public var nextProbeAt: Instant? { self.unsafeSince.map { $0.advanced(by: self.quietPeriod) } }
+
+    /// Whether the pool is unsafe and its quiet period is over: time for the probe restart
+    /// (`poolRestarted(resetStormGuard: false, now:)`).
+    public func probeIsDue(now: Instant) -> Bool {
+        self.nextProbeAt.map { now >= $0 } ?? false
+    }
+
+    /// Whether the pool runs on probation at `now` (a failure now would make it unsafe again at once).
+    public func isOnProbation(now: Instant) -> Bool {
+        self.probationSince.map { $0.duration(to: now) < self.configuration.restartWindow } ?? false
+    }
 
     /// `jitter` in 0...1 scales a backoff into [50 %, 100 %] of its nominal value.
     public mutating func workerFailed(slot: Int, cause: Cause, now: Instant, jitter: Double) -> Decision {
@@ -39,6 +61,22 @@ public struct WorkerRestartStateMachine<Instant: InstantProtocol>: Sendable wher
         }
         self.lastFailureAt = now
         guard self.unsafeSince == nil else { return .stop }
+        if self.probationSince != nil {
+            guard !self.isOnProbation(now: now) else {
+                // The probe failed: the storm is not over. Unsafe again, and the next probe waits longer.
+                self.probationSince = nil
+                self.quietPeriod = min(
+                    self.quietPeriod * 2,
+                    max(self.configuration.maximumQuietPeriod, self.quietPeriod)
+                )
+                self.storms += 1
+                self.unsafeSince = now
+                return .stop
+            }
+            // The probation passed without a failure: the pool is trusted again, from scratch.
+            self.probationSince = nil
+            self.quietPeriod = self.configuration.quietPeriod
+        }
         self.prune(now: now)
         guard self.recentRestarts.count < self.configuration.restartThreshold else {
             self.storms += 1
@@ -57,11 +95,22 @@ public struct WorkerRestartStateMachine<Instant: InstantProtocol>: Sendable wher
         self.consecutiveFailures[slot] = nil
     }
 
-    /// The whole pool was restarted on purpose: a fresh start, storm guard included. Totals are kept.
-    public mutating func poolRestarted() {
-        self.consecutiveFailures = [:]
-        self.recentRestarts = []
-        self.unsafeSince = nil
+    /// The whole pool was restarted. With `resetStormGuard` (the first start, a forced heal) a fresh start:
+    /// storm history, probation and quiet period forgotten. Without it an unsafe pool restarts on probation and
+    /// keeps its quiet period; a pool that was not unsafe keeps its restart history. Totals are always kept.
+    public mutating func poolRestarted(resetStormGuard: Bool = true, now: Instant) {
+        if resetStormGuard {
+            self.consecutiveFailures = [:]
+            self.recentRestarts = []
+            self.unsafeSince = nil
+            self.probationSince = nil
+            self.quietPeriod = self.configuration.quietPeriod
+        } else if self.unsafeSince != nil {
+            self.consecutiveFailures = [:]
+            self.recentRestarts = []
+            self.unsafeSince = nil
+            self.probationSince = now
+        }
     }
 
     public mutating func restartsInWindow(now: Instant) -> Int {
@@ -123,18 +172,26 @@ public struct WorkerRestartPolicy: Sendable, Hashable {
     public var maximumBackoff: Duration
     /// More restarts than this within `restartWindow` is a storm (`SAFETY_WORKER_RESTART_THRESHOLD`).
     public var restartThreshold: Int
-    /// `SAFETY_WORKER_RESTART_WINDOW_MS`.
+    /// `SAFETY_WORKER_RESTART_WINDOW_MS`; also how long a probe restart stays on probation.
     public var restartWindow: Duration
+    /// How long an unsafe pool waits before its probe restart (`SAFETY_WORKER_QUIET_PERIOD_MS`).
+    public var quietPeriod: Duration
+    /// The quiet period doubles after each failed probe up to this (or `quietPeriod`, when that is longer).
+    public var maximumQuietPeriod: Duration
 
     public init(
         initialBackoff: Duration = .milliseconds(100),
         maximumBackoff: Duration = .seconds(10),
         restartThreshold: Int = 10,
-        restartWindow: Duration = .seconds(60)
+        restartWindow: Duration = .seconds(60),
+        quietPeriod: Duration = .seconds(60),
+        maximumQuietPeriod: Duration = .seconds(1800)
     ) {
         self.initialBackoff = initialBackoff
         self.maximumBackoff = maximumBackoff
         self.restartThreshold = restartThreshold
         self.restartWindow = restartWindow
+        self.quietPeriod = quietPeriod
+        self.maximumQuietPeriod = maximumQuietPeriod
     }
 }

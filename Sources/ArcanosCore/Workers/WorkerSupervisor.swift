@@ -190,10 +190,12 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             state.generation += 1
             let stop = OneShot<Void>()
             state.generationStop = stop
-            if state.resetStormGuardOnRestart || !isRestart {
-                state.machine.poolRestarted()
-                state.unsafeSince = nil
-            }
+            // A heal without `force`, or the supervisor's own probe, restarts an unsafe pool on probation.
+            state.machine.poolRestarted(
+                resetStormGuard: state.resetStormGuardOnRestart || !isRestart,
+                now: self.clock.now
+            )
+            if !state.machine.isUnsafe { state.unsafeSince = nil }
             state.resetStormGuardOnRestart = false
             if isRestart {
                 state.poolRestarts += 1
@@ -341,12 +343,12 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             case .crashed(let message):
                 self.logger.error("worker crashed", metadata: ["worker.id": "\(workerID)", "error": "\(message)"])
                 self.onEvent?(.workerCrashed(workerID: workerID))
-                if let leftover { await self.failHungOrCrashed(leftover, message: message, workerID: workerID) }
+                if let leftover { await self.failAndRetry(leftover.lease, message: message, workerID: workerID) }
                 cause = .crash
             case .hung(let reason):
                 if let leftover {
-                    await self.failHungOrCrashed(
-                        leftover,
+                    await self.failAndRetry(
+                        leftover.lease,
                         message: "the worker hung (\(reason.rawValue))",
                         workerID: workerID
                     )
@@ -396,13 +398,59 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
         }
     }
 
-    private func failHungOrCrashed(_ job: ActiveJob, message: String, workerID: String) async {
-        let delay = self.configuration.retry.delay(afterAttempt: job.lease.attempt, jitter: Double.random(in: 0...1))
-        await self.settle(job.lease) { store, lease, now in
+    /// Charges the attempt: the job is retried after the retry policy's backoff while attempts remain.
+    private func failAndRetry(_ lease: JobLease, message: String, workerID: String) async {
+        let delay = self.configuration.retry.delay(afterAttempt: lease.attempt, jitter: Double.random(in: 0...1))
+        await self.settle(lease) { store, lease, now in
             let outcome = try await store.fail(lease, error: message, retryAfter: delay, now: now)
             self.afterFailure(outcome, jobID: lease.jobID, workerID: workerID, retryDelay: delay)
         }
         self.state.withLock { $0.recordFailure(message) }
+    }
+
+    /// The model is unavailable: the job goes back to the queue uncharged, held back until the model may answer
+    /// again, or fails once it has waited `JOB_MODEL_WAIT_MS` since it was enqueued.
+    private func waitForModel(_ lease: JobLease, message: String, retryAfter: Duration?, workerID: String) async {
+        let backoff = self.configuration.retry.delay(afterAttempt: 1, jitter: Double.random(in: 0...1))
+        let decision = self.configuration.modelWait.decide(
+            job: lease.job,
+            retryAfter: retryAfter,
+            backoff: backoff,
+            now: self.wallClock()
+        )
+        switch decision {
+        case .wait(let delay):
+            self.logger.info(
+                "model unavailable: job waits for it",
+                metadata: [
+                    "job.id": "\(lease.jobID)", "worker.id": "\(workerID)",
+                    "job.retry_after_ms": "\(delay.milliseconds)",
+                ]
+            )
+            await self.settle(lease) { store, lease, now in
+                let outcome = try await store.release(
+                    lease,
+                    retryAfter: delay,
+                    error: "\(message); waiting for the model",
+                    now: now
+                )
+                if outcome == .applied, delay == .zero { self.signals.workAvailable() }
+                self.onEvent?(
+                    .jobFinished(
+                        workerID: workerID,
+                        jobID: lease.jobID,
+                        outcome: outcome == .applied ? .deferred : .fenced
+                    )
+                )
+            }
+            self.state.withLock { $0.recordFailure(message) }
+        case .giveUp(let reason):
+            await self.settle(lease) { store, lease, now in
+                let outcome = try await store.fail(lease, error: reason, retryAfter: nil, now: now)
+                self.afterFailure(outcome, jobID: lease.jobID, workerID: workerID, retryDelay: .zero)
+            }
+            self.state.withLock { $0.recordFailure(reason) }
+        }
     }
 
     private func afterFailure(_ outcome: JobFailOutcome, jobID: String, workerID: String, retryDelay: Duration) {
@@ -443,11 +491,12 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
         }
     }
 
-    /// Looks for hung workers once per heartbeat interval.
+    /// Looks for hung workers, and whether an unsafe pool's probe restart is due, once per heartbeat interval.
     private func monitor() async {
         while true {
             do { try await self.clock.sleep(for: self.configuration.heartbeatInterval) } catch { return }
             let now = self.clock.now
+            if self.startProbeIfDue(now: now) { return }
             let hung = self.state.withLock {
                 state -> [(String, Task<Void, Never>?, OneShot<Exit>?, WorkerHangReason, Duration)] in
                 var hung: [(String, Task<Void, Never>?, OneShot<Exit>?, WorkerHangReason, Duration)] = []
@@ -484,11 +533,31 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
         }
     }
 
+    /// Ends the generation for the probe restart of an unsafe pool once its quiet period is over; the next
+    /// generation starts on probation. Returns whether it did.
+    private func startProbeIfDue(now: C.Instant) -> Bool {
+        let stop = self.state.withLock { state -> OneShot<Void>? in
+            guard state.machine.probeIsDue(now: now), state.pendingRestart == nil, !state.shuttingDown else {
+                return nil
+            }
+            // Resolved by the next generation's start; nobody waits on it.
+            state.pendingRestart = OneShot()
+            return state.generationStop
+        }
+        guard let stop else { return false }
+        self.logger.notice(
+            "worker pool unsafe: quiet period over, probing with a pool restart",
+            metadata: ["workers.quiet_period_ms": "\(self.state.withLock { $0.machine.quietPeriod.milliseconds })"]
+        )
+        stop.resolve(())
+        return true
+    }
+
     // MARK: Worker
 
     private enum Execution: Sendable {
         case success(String)
-        case failure(String)
+        case failure(String, WorkerTaskFailure.Cause)
     }
 
     /// A worker: its loop over the queue, beside one heartbeat loop for its whole life (not one per job: a
@@ -583,7 +652,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             do {
                 execution = .success(try await self.executor.execute(plan, input: lease.job.input))
             } catch {
-                execution = .failure(WorkerTaskFailure.message(for: error))
+                execution = .failure(WorkerTaskFailure.message(for: error), WorkerTaskFailure.cause(of: error))
             }
             // Whoever takes the job from the slot settles it. If the supervisor took it (hang, stop), this
             // attempt writes nothing; if the heartbeat found the lease lost, neither does it, and goes on.
@@ -629,7 +698,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 self.onEvent?(
                     .jobFinished(workerID: workerID, jobID: lease.jobID, outcome: wasApplied ? .succeeded : .fenced)
                 )
-            case .failure(let message):
+            case .failure(let message, let cause):
                 if Task.isCancelled || exit.isResolved {
                     // Stopped from outside while running: hand the job back rather than charge it.
                     await self.settle(lease) { store, lease, now in
@@ -637,17 +706,20 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                     }
                     break
                 }
-                let delay = self.configuration.retry.delay(
-                    afterAttempt: lease.attempt,
-                    jitter: Double.random(in: 0...1)
-                )
-                await self.settle(lease) { store, lease, now in
-                    let outcome = try await store.fail(lease, error: message, retryAfter: delay, now: now)
-                    self.afterFailure(outcome, jobID: lease.jobID, workerID: workerID, retryDelay: delay)
+                switch cause {
+                case .modelUnavailable(let retryAfter):
+                    // The model's failure, not this worker's: it is not replaced and the storm guard never
+                    // hears of it.
+                    await self.waitForModel(lease, message: message, retryAfter: retryAfter, workerID: workerID)
+                    continue
+                case .modelRejected:
+                    await self.failAndRetry(lease, message: message, workerID: workerID)
+                    continue
+                case .worker:
+                    await self.failAndRetry(lease, message: message, workerID: workerID)
+                    exit.resolve(.crashed(message))
+                    return
                 }
-                self.state.withLock { $0.recordFailure(message) }
-                exit.resolve(.crashed(message))
-                return
             }
         }
         exit.resolve(.stopped)
@@ -749,6 +821,9 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 storms: state.machine.storms,
                 stormGuardTripped: state.machine.isUnsafe,
                 unsafeSince: state.machine.isUnsafe ? state.unsafeSince : nil,
+                nextProbeAt: state.machine.nextProbeAt.map { now.addingDuration(instant.duration(to: $0)) },
+                quietPeriodMs: state.machine.quietPeriod.milliseconds,
+                onProbation: state.machine.isOnProbation(now: instant),
                 restartsInWindow: state.machine.restartsInWindow(now: instant),
                 restartThreshold: self.configuration.restart.restartThreshold,
                 restartWindowMs: self.configuration.restart.restartWindow.milliseconds,
@@ -795,6 +870,8 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
 public enum WorkerPoolEvent: Sendable, Hashable {
     public enum JobOutcome: String, Sendable, Hashable {
         case succeeded, retrying, failed, released, fenced
+        /// Handed back uncharged to wait for an unavailable model.
+        case deferred
     }
 
     case poolStarted(generation: Int)

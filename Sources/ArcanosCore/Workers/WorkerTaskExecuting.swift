@@ -7,8 +7,9 @@ public protocol WorkerTaskExecuting: Sendable {
     /// `invalidRequest` (invalid id), `notFound` (no such worker), `notReady` (its definition is broken).
     func plan(worker: String) throws -> WorkerTaskPlan
 
-    /// Runs one task and returns its result. Any error is a failed attempt and counts as a crash of the worker
-    /// that ran it; `CancellationError` means it was stopped (hang, restart or shutdown).
+    /// Runs one task and returns its result. An error is a failed attempt, settled by its
+    /// `WorkerTaskFailure.Cause`: the model's failures leave the worker running, any other counts as a crash of
+    /// the worker that ran it; `CancellationError` means it was stopped (hang, restart or shutdown).
     func execute(_ plan: WorkerTaskPlan, input: String) async throws -> String
 }
 
@@ -43,5 +44,43 @@ public enum WorkerTaskFailure {
         case is CancellationError: return "the task was cancelled"
         default: return "the task failed"
         }
+    }
+}
+
+extension WorkerTaskFailure {
+    /// Whose failure a task's error is: that decides whether the job is charged an attempt and whether the
+    /// worker that ran it counts as crashed.
+    public enum Cause: Sendable, Hashable {
+        /// The model is unavailable (failing, shedding load, or its breaker open): neither the worker's fault nor
+        /// the job's. The job waits for the model, uncharged; the worker carries on.
+        case modelUnavailable(retryAfter: Duration?)
+        /// The model refused this request (a 4xx other than 429, or no model configured): waiting would not help,
+        /// so the job is charged an attempt; the worker carries on.
+        case modelRejected
+        /// The worker's own failure: the job is charged and the worker counts as crashed.
+        case worker
+    }
+
+    /// Classified by the model client's error (`ArcanosError` whose `underlying` is an `LLMFailure`, or whose
+    /// code is `llm_unavailable` or `circuit_open`), not by listing failure kinds, so a kind added later counts
+    /// as the model's too.
+    public static func cause(of error: any Error) -> Cause {
+        let failure: LLMFailure?
+        var retryAfter: Duration?
+        switch error {
+        case let error as ArcanosError:
+            failure = error.underlying as? LLMFailure
+            retryAfter = error.retryAfter
+            guard failure != nil || error.code == .llmUnavailable || error.code == .circuitOpen else { return .worker }
+        case let error as LLMFailure:
+            failure = error
+        default:
+            return .worker
+        }
+        if let failure {
+            if failure.kind == .rejected || failure.kind == .notConfigured { return .modelRejected }
+            retryAfter = retryAfter ?? failure.retryAfter
+        }
+        return .modelUnavailable(retryAfter: retryAfter)
     }
 }

@@ -78,11 +78,15 @@ extension AppConfiguration {
         pool.pollInterval = try values.milliseconds("JOB_POLL_INTERVAL_MS", in: 10...60_000) ?? pool.pollInterval
         pool.retry.initialDelay =
             try values.milliseconds("JOB_RETRY_BACKOFF_MS", in: 0...600_000) ?? pool.retry.initialDelay
+        pool.modelWait.maximumWait =
+            try values.milliseconds("JOB_MODEL_WAIT_MS", in: 0...604_800_000) ?? pool.modelWait.maximumWait
         pool.restart.restartThreshold =
             try values.int("SAFETY_WORKER_RESTART_THRESHOLD", in: 1...10_000) ?? pool.restart.restartThreshold
         pool.restart.restartWindow =
             try values.milliseconds("SAFETY_WORKER_RESTART_WINDOW_MS", in: 1000...86_400_000)
             ?? pool.restart.restartWindow
+        pool.restart.quietPeriod =
+            try values.milliseconds("SAFETY_WORKER_QUIET_PERIOD_MS", in: 100...86_400_000) ?? pool.restart.quietPeriod
         // A lease must outlive several heartbeats, and a worker must be able to beat before it counts as hung.
         guard pool.heartbeatTimeout > pool.heartbeatInterval else {
             throw ArcanosError.configuration(

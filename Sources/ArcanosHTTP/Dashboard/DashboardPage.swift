@@ -313,7 +313,7 @@ enum DashboardPage {
           const sv = s.supervisor || {};
           text("sv-state", sv.state); text("sv-restarts", sv.totalRestarts ?? sv.restarts);
           text("sv-hangs", sv.totalHangs ?? sv.hangs ?? (sv.hungWorkers ? sv.hungWorkers.length : undefined));
-          text("sv-storm", sv.state === "unsafe" || sv.stormGuardTripped ? "TRIPPED — restarts stopped" : sv.state ? "armed" : "—");
+          text("sv-storm", sv.state === "unsafe" || sv.stormGuardTripped ? "TRIPPED — replacements paused until the probe restart" : sv.state ? "armed" : "—");
           rows("sv-workers", sv.workers, (w) => [w.id, w.state, w.restarts], "no worker reported");
 
           const q = s.queue || {};

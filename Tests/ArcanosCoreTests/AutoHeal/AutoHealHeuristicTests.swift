@@ -70,12 +70,12 @@ import Testing
             findings: [.poolDown]
         ),
         Row(
-            name: "storm guard tripped: escalate, never restart into a storm",
+            name: "issue 16: storm guard tripped: restart on probation, the guard still armed",
             change: {
                 $0.stormGuardTripped = true; $0.activeWorkers = 0
             },
             severity: .critical,
-            action: .escalate,
+            action: .restartWorkers,
             findings: [.stormGuard, .poolDown]
         ),
         Row(

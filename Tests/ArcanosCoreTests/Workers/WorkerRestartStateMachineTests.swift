@@ -38,7 +38,7 @@ import Testing
         #expect(machine.workerFailed(slot: 0, cause: .crash, now: self.start, jitter: 1) == .restart(after: .zero))
     }
 
-    @Test func moreRestartsThanTheThresholdWithinTheWindowTripTheStormGuardForGood() {
+    @Test func moreRestartsThanTheThresholdWithinTheWindowTripTheStormGuardUntilThePoolRestarts() {
         var machine = Machine(
             configuration: .init(initialBackoff: .zero, restartThreshold: 3, restartWindow: .seconds(10))
         )
@@ -49,14 +49,90 @@ import Testing
         }
         #expect(machine.workerFailed(slot: 3, cause: .crash, now: self.start + .seconds(1), jitter: 0) == .stop)
         #expect(machine.isUnsafe && machine.storms == 1 && machine.restarts == 3)
-        // Sticky: no restart even once the window has passed, until the pool is restarted on purpose.
+        // Sticky: no restart even once the window has passed, until the pool is restarted.
         #expect(machine.workerFailed(slot: 0, cause: .crash, now: self.start + .seconds(60), jitter: 0) == .stop)
         #expect(machine.storms == 1)
-        machine.poolRestarted()
-        #expect(!machine.isUnsafe)
+        machine.poolRestarted(now: self.start + .seconds(60))
+        #expect(!machine.isUnsafe && !machine.isOnProbation(now: self.start + .seconds(61)))
         #expect(
             machine.workerFailed(slot: 0, cause: .crash, now: self.start + .seconds(61), jitter: 0)
                 == .restart(after: .zero)
+        )
+    }
+
+    /// Trips the guard of a machine with threshold 1, window 10 s and a 30 s quiet period at `start + at`.
+    func trippedMachine(at seconds: Int = 0) -> Machine {
+        var machine = Machine(
+            configuration: .init(
+                initialBackoff: .zero,
+                restartThreshold: 1,
+                restartWindow: .seconds(10),
+                quietPeriod: .seconds(30),
+                maximumQuietPeriod: .seconds(100)
+            )
+        )
+        _ = machine.workerFailed(slot: 0, cause: .crash, now: self.start + .seconds(seconds), jitter: 0)
+        _ = machine.workerFailed(slot: 1, cause: .crash, now: self.start + .seconds(seconds), jitter: 0)
+        return machine
+    }
+
+    @Test("issue 16: an unsafe pool is due one probe restart once its quiet period is over")
+    func anUnsafePoolIsDueAProbeAfterItsQuietPeriod() {
+        let machine = self.trippedMachine()
+        #expect(machine.isUnsafe && machine.nextProbeAt == self.start + .seconds(30))
+        #expect(!machine.probeIsDue(now: self.start + .seconds(29)))
+        #expect(machine.probeIsDue(now: self.start + .seconds(30)))
+        var healthy = Machine()
+        #expect(healthy.nextProbeAt == nil && !healthy.probeIsDue(now: self.start + .seconds(3600)))
+        healthy.poolRestarted(resetStormGuard: false, now: self.start)
+        #expect(!healthy.isOnProbation(now: self.start), "a healthy pool restarted plainly is not on probation")
+    }
+
+    @Test("issue 16: a probe that fails makes the pool unsafe again and doubles the quiet period, up to its cap")
+    func aFailedProbeBacksOff() {
+        var machine = self.trippedMachine()
+        var now = self.start
+        for expected in [60, 100, 100] {
+            now = machine.nextProbeAt!
+            machine.poolRestarted(resetStormGuard: false, now: now)
+            #expect(!machine.isUnsafe && machine.isOnProbation(now: now))
+            // One crash on probation is enough: the storm is not over.
+            #expect(machine.workerFailed(slot: 0, cause: .crash, now: now + .seconds(9), jitter: 0) == .stop)
+            #expect(machine.isUnsafe && machine.quietPeriod == .seconds(expected))
+            #expect(machine.nextProbeAt == now + .seconds(9) + .seconds(expected))
+        }
+        #expect(machine.storms == 4)
+    }
+
+    @Test("issue 16: a probe that outlives the restart window is trusted again, quiet period back to its base")
+    func aProbeThatOutlivesItsProbationRecovers() {
+        var machine = self.trippedMachine()
+        let probe = machine.nextProbeAt!
+        machine.poolRestarted(resetStormGuard: false, now: probe)
+        _ = machine.workerFailed(slot: 0, cause: .crash, now: probe + .seconds(1), jitter: 0)
+        let second = machine.nextProbeAt!
+        #expect(machine.quietPeriod == .seconds(60))
+        machine.poolRestarted(resetStormGuard: false, now: second)
+        #expect(!machine.isOnProbation(now: second + .seconds(10)))
+        #expect(
+            machine.workerFailed(slot: 0, cause: .crash, now: second + .seconds(10), jitter: 0)
+                == .restart(after: .zero)
+        )
+        #expect(!machine.isUnsafe && machine.quietPeriod == .seconds(30) && machine.probationSince == nil)
+    }
+
+    @Test("issue 16: a forced restart forgets the storm: no probation, the base quiet period")
+    func aForcedRestartForgetsTheStorm() {
+        var machine = self.trippedMachine()
+        let probe = machine.nextProbeAt!
+        machine.poolRestarted(resetStormGuard: false, now: probe)
+        _ = machine.workerFailed(slot: 0, cause: .crash, now: probe, jitter: 0)
+        #expect(machine.quietPeriod == .seconds(60))
+        machine.poolRestarted(resetStormGuard: true, now: probe + .seconds(1))
+        #expect(!machine.isUnsafe && !machine.isOnProbation(now: probe + .seconds(1)))
+        #expect(machine.quietPeriod == .seconds(30))
+        #expect(
+            machine.workerFailed(slot: 0, cause: .crash, now: probe + .seconds(2), jitter: 0) == .restart(after: .zero)
         )
     }
 

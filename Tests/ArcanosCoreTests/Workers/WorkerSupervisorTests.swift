@@ -17,13 +17,19 @@ struct PoolHarness: Sendable {
     let supervisor: WorkerSupervisor<TestClock<Duration>>
     let dispatcher: WorkerDispatcher
 
+    /// The wall clock job dates come from; `Date()` unless a test moves it.
+    let wallClock: @Sendable () -> Date
+
     init(
         store: any JobStore = InMemoryJobStore(),
         workerCount: Int = 2,
         restart: WorkerRestartPolicy = .init(initialBackoff: .zero, restartThreshold: 10),
         heartbeatTimeout: Duration = .seconds(5),
+        modelWait: ModelWaitPolicy = .init(),
+        wallClock: @escaping @Sendable () -> Date = Date.init,
         executor: any WorkerTaskExecuting
     ) {
+        self.wallClock = wallClock
         self.store = store
         let configuration = WorkerPoolConfiguration(
             workerCount: workerCount,
@@ -33,7 +39,8 @@ struct PoolHarness: Sendable {
             heartbeatTimeout: heartbeatTimeout,
             pollInterval: .seconds(3600),
             restart: restart,
-            retry: .init(initialDelay: .zero)
+            retry: .init(initialDelay: .zero),
+            modelWait: modelWait
         )
         self.supervisor = WorkerSupervisor(
             configuration: configuration,
@@ -41,6 +48,7 @@ struct PoolHarness: Sendable {
             executor: executor,
             signals: self.signals,
             clock: self.clock,
+            wallClock: wallClock,
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
             onEvent: self.events.recorder
         )
@@ -72,7 +80,7 @@ struct PoolHarness: Sendable {
     func enqueue(_ input: String, worker: String = "arcanos", maxAttempts: Int = 3) async throws -> Job {
         let job = try await self.store.enqueue(
             NewJob(worker: worker, input: input, maxAttempts: maxAttempts),
-            now: Date()
+            now: self.wallClock()
         )
         self.signals.workAvailable()
         return job
@@ -114,14 +122,20 @@ struct WorkerSupervisorTests {
         #expect(supervisor.restarts == 0)
     }
 
-    @Test func aPromptWorkerWhoseProviderThrowsIsReplacedAndItsTaskRetried() async throws {
+    @Test("issue 16: a prompt task whose model fails is not a crash: no replacement, no storm, no attempt charged")
+    func aModelOutageIsNotACrash() async throws {
         let provider = ScriptedLLMProvider(
-            [.fail(LLMFailure(.serverError, statusCode: 500))],
+            Array(repeating: .fail(LLMFailure(.serverError, statusCode: 500)), count: 12),
             whenEmpty: .answer("recovered")
         )
         let client = ResilientLLMClient(
             provider: provider,
-            configuration: .init(models: ["test-model"], retry: .init(maxAttempts: 1)),
+            // A breaker that never opens here: its wait is real time, and this test is about the supervisor.
+            configuration: .init(
+                models: ["test-model"],
+                retry: .init(maxAttempts: 1),
+                breaker: .init(failureThreshold: 20)
+            ),
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         )
         let executor = ModuleTaskExecutor(
@@ -129,18 +143,109 @@ struct WorkerSupervisorTests {
             clients: WorkerModelClients(primary: client) { _ in client },
             poolModel: "test-model"
         )
-        let harness = PoolHarness(workerCount: 1, executor: executor)
+        // Three restarts in the window would be a storm: twelve model failures must not come near it.
+        let harness = PoolHarness(
+            workerCount: 1,
+            restart: .init(initialBackoff: .zero, restartThreshold: 3),
+            executor: executor
+        )
         try await harness.run { harness in
-            let job = try await harness.enqueue("hello")
+            let job = try await harness.enqueue("hello", maxAttempts: 1)
             await harness.waitForJobs(1, .succeeded)
             let stored = try #require(try await harness.store.job(id: job.id))
-            #expect(stored.status == .succeeded && stored.result == "recovered" && stored.attempts == 2)
-            #expect(harness.events.count(where: harness.started("arcanos-worker-1", incarnation: 2)) == 1)
+            #expect(stored.status == .succeeded && stored.result == "recovered" && stored.attempts == 1)
+            #expect(harness.events.count(where: harness.started("arcanos-worker-1", incarnation: 2)) == 0)
         }
+        #expect(harness.events.count { if case .jobFinished(_, _, .deferred) = $0 { true } else { false } } >= 1)
         let (runtime, supervisor) = harness.supervisor.status(now: Date())
-        #expect(supervisor.restarts == 1 && supervisor.crashes == 1 && supervisor.hangs == 0)
+        #expect(supervisor.state != .unsafe && supervisor.storms == 0)
+        #expect(supervisor.restarts == 0 && supervisor.crashes == 0 && supervisor.hangs == 0)
         #expect(runtime.lastError == nil, "a later success clears the last error")
         #expect(runtime.lastResult == "recovered" && runtime.lastInputPreview == "hello")
+    }
+
+    @Test("issue 16: while the model's breaker is open, prompt jobs wait uncharged and command jobs keep running")
+    func commandJobsRunWhilePromptJobsWaitForTheModel() async throws {
+        let executor = ScriptedTaskExecutor(workers: ["arcanos", "echo"]) { worker, input in
+            guard worker == "echo" else {
+                throw ArcanosError(
+                    .circuitOpen,
+                    "The model is temporarily disabled after repeated failures",
+                    retryAfter: .seconds(600),
+                    underlying: LLMFailure(.circuitOpen, retryAfter: .seconds(600))
+                )
+            }
+            return "echo: \(input)"
+        }
+        let harness = PoolHarness(
+            workerCount: 2,
+            restart: .init(initialBackoff: .zero, restartThreshold: 1),
+            executor: executor
+        )
+        try await harness.run { harness in
+            var prompts: [Job] = []
+            for index in 0..<5 { prompts.append(try await harness.enqueue("prompt \(index)")) }
+            for index in 0..<5 { try await harness.enqueue("command \(index)", worker: "echo") }
+            await harness.waitForJobs(5, .succeeded)
+            await harness.waitForJobs(5, .deferred)
+            let now = Date()
+            for prompt in prompts {
+                let stored = try #require(try await harness.store.job(id: prompt.id))
+                #expect(stored.status == .queued && stored.attempts == 0)
+                #expect(stored.availableAt > now.addingTimeInterval(500), "held back for the breaker's wait")
+                #expect(stored.error?.contains("waiting for the model") == true)
+            }
+        }
+        let supervisor = harness.supervisor.status(now: Date()).supervisor
+        #expect(supervisor.state != .unsafe && supervisor.crashes == 0 && supervisor.restarts == 0)
+        #expect(harness.events.count(where: { if case .workerStarted = $0 { true } else { false } }) == 2)
+    }
+
+    @Test("issue 16: a job still waiting for the model after JOB_MODEL_WAIT_MS fails, saying so")
+    func aJobThatWaitedTooLongForTheModelFails() async throws {
+        let wall = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+        let calls = Mutex(0)
+        let executor = ScriptedTaskExecutor { _, _ in
+            // The third try comes after the wait is over.
+            let call = calls.withLock { count in
+                count += 1
+                return count
+            }
+            if call == 3 { wall.withLock { $0 += 61 } }
+            throw ArcanosError(.llmUnavailable, "The model is unavailable", underlying: LLMFailure(.timeout))
+        }
+        let harness = PoolHarness(
+            workerCount: 1,
+            modelWait: .init(maximumWait: .seconds(60)),
+            wallClock: { wall.withLock { $0 } },
+            executor: executor
+        )
+        try await harness.run { harness in
+            let job = try await harness.enqueue("patience", maxAttempts: 1)
+            await harness.waitForJobs(1, .failed)
+            let stored = try #require(try await harness.store.job(id: job.id))
+            #expect(stored.status == .failed && stored.attempts == 1)
+            #expect(stored.error == "the model was unavailable for longer than JOB_MODEL_WAIT_MS (60000 ms)")
+        }
+        #expect(calls.withLock { $0 } == 3)
+        #expect(harness.events.count { if case .jobFinished(_, _, .deferred) = $0 { true } else { false } } == 2)
+        #expect(harness.supervisor.status(now: Date()).supervisor.crashes == 0)
+    }
+
+    @Test("issue 16: a request the model rejects is charged an attempt, but the worker is not replaced")
+    func aRejectedModelRequestIsChargedButNotACrash() async throws {
+        let executor = ScriptedTaskExecutor { _, _ in
+            throw ArcanosError(.llmUnavailable, "The model is unavailable", underlying: LLMFailure(.rejected))
+        }
+        let harness = PoolHarness(workerCount: 1, executor: executor)
+        try await harness.run { harness in
+            let job = try await harness.enqueue("bad request", maxAttempts: 2)
+            await harness.waitForJobs(1, .failed)
+            let stored = try #require(try await harness.store.job(id: job.id))
+            #expect(stored.status == .failed && stored.attempts == 2)
+        }
+        #expect(harness.supervisor.status(now: Date()).supervisor.crashes == 0)
+        #expect(harness.events.count(where: { if case .workerStarted = $0 { true } else { false } }) == 1)
     }
 
     @Test(arguments: [
@@ -238,27 +343,87 @@ struct WorkerSupervisorTests {
         }
     }
 
-    @Test func aRestartStormMarksThePoolUnsafeAndStopsRestarting() async throws {
+    /// Two workers, a guard that trips on the fourth restart within a minute, and ten jobs whose tasks crash
+    /// while `crashes()` says so: `body` runs once the storm has tripped the guard, five jobs still queued.
+    @discardableResult
+    func afterAStorm(
+        quietPeriod: Duration,
+        crashes: @escaping @Sendable () -> Bool = { true },
+        _ body: @Sendable (PoolHarness) async throws -> Void
+    ) async throws -> PoolHarness {
         struct Boom: Error {}
-        let executor = ScriptedTaskExecutor(maxAttempts: 1) { _, _ in throw Boom() }
+        let executor = ScriptedTaskExecutor(maxAttempts: 1) { _, input in
+            if crashes() { throw Boom() }
+            return input
+        }
         let harness = PoolHarness(
             workerCount: 2,
-            restart: .init(initialBackoff: .zero, restartThreshold: 3, restartWindow: .seconds(60)),
+            restart: .init(
+                initialBackoff: .zero,
+                restartThreshold: 3,
+                restartWindow: .seconds(60),
+                quietPeriod: quietPeriod
+            ),
             executor: executor
         )
         try await harness.run { harness in
-            for index in 0..<10 { try await harness.enqueue("crash \(index)", maxAttempts: 1) }
+            for index in 0..<10 { try await harness.enqueue("job \(index)", maxAttempts: 1) }
             await harness.events.waitFor(2) { if case .stormGuardTripped = $0 { true } else { false } }
+            try await body(harness)
+        }
+        return harness
+    }
+
+    @Test func aRestartStormMarksThePoolUnsafeAndStopsRestarting() async throws {
+        try await self.afterAStorm(quietPeriod: .seconds(3600)) { harness in
             let (runtime, supervisor) = harness.supervisor.status(now: Date())
             #expect(supervisor.state == .unsafe && supervisor.stormGuardTripped)
             #expect(supervisor.restarts == 3 && supervisor.crashes == 5 && supervisor.storms == 1)
             #expect(supervisor.deadWorkers == ["arcanos-worker-1", "arcanos-worker-2"])
             #expect(runtime.activeListeners == 0 && runtime.lastError == "the task failed")
-            // 2 first workers + 3 replacements, and nothing more however long we wait on the clock.
+            // 2 first workers + 3 replacements, and nothing more until the quiet period is over.
             await harness.clock.advance(by: .seconds(120))
             #expect(harness.events.count(where: { if case .workerStarted = $0 { true } else { false } }) == 5)
             let queue = try await harness.store.stats(now: Date())
             #expect(queue.depth == 5, "the tasks nobody could run are still queued")
+        }
+    }
+
+    /// Steps the test clock one heartbeat at a time until `event` is logged (at most 120 s).
+    func advance(_ harness: PoolHarness, until event: @escaping @Sendable (WorkerPoolEvent) -> Bool) async {
+        for _ in 0..<120 where harness.events.count(where: event) == 0 {
+            await harness.clock.waitForSleeper()
+            await harness.clock.advance(by: .seconds(1))
+            await Task.yield()
+        }
+        await harness.events.waitFor(where: event)
+    }
+
+    @Test("issue 16: an unsafe pool restarts itself on probation after its quiet period, no operator needed")
+    func anUnsafePoolProbesItselfAfterItsQuietPeriod() async throws {
+        let crashing = Mutex(true)
+        try await self.afterAStorm(quietPeriod: .seconds(10), crashes: { crashing.withLock { $0 } }) { harness in
+            let unsafe = harness.supervisor.status(now: Date()).supervisor
+            #expect(unsafe.state == .unsafe && unsafe.quietPeriodMs == 10_000 && unsafe.nextProbeAt != nil)
+            // The cause went away (a poison job failed for good, a dependency came back): the probe finds out.
+            crashing.withLock { $0 = false }
+            await self.advance(harness) { if case .poolStarted(generation: 2) = $0 { true } else { false } }
+            await harness.waitForJobs(5, .succeeded)
+            let recovered = harness.supervisor.status(now: Date()).supervisor
+            #expect(recovered.state == .running && recovered.onProbation == true && recovered.nextProbeAt == nil)
+            #expect(recovered.poolRestarts == 1 && recovered.storms == 1)
+        }
+    }
+
+    @Test("issue 16: a probe that crashes again makes the pool unsafe again, with a doubled quiet period")
+    func aFailedProbeDoublesTheQuietPeriod() async throws {
+        try await self.afterAStorm(quietPeriod: .seconds(10)) { harness in
+            await self.advance(harness) { if case .poolStarted(generation: 2) = $0 { true } else { false } }
+            // Both probing workers crash at once: each failure on probation trips the guard again.
+            await harness.events.waitFor(4) { if case .stormGuardTripped = $0 { true } else { false } }
+            let again = harness.supervisor.status(now: Date()).supervisor
+            #expect(again.state == .unsafe && again.quietPeriodMs == 20_000 && again.storms == 2)
+            #expect(again.onProbation == false && again.poolRestarts == 1)
         }
     }
 

@@ -86,11 +86,12 @@ final class FirstHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
         self.deadline = nil
     }
 
+    /// A line feed followed by an empty line (`\n\r\n`, or a bare `\n\n`): the end of a request head.
     static func containsBlankLine(_ bytes: [UInt8]) -> Bool {
-        guard bytes.count >= 4 else { return false }
-        for index in 0...(bytes.count - 4)
-        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
-            return true
+        guard bytes.count >= 2 else { return false }
+        for index in 0..<(bytes.count - 1) where bytes[index] == 10 {
+            if bytes[index + 1] == 10 { return true }
+            if bytes[index + 1] == 13, index + 2 < bytes.count, bytes[index + 2] == 10 { return true }
         }
         return false
     }

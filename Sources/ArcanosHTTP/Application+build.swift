@@ -121,7 +121,8 @@ public func buildApplication(
     let server = dependencies.configuration.server
     return Application(
         router: buildRouter(dependencies),
-        configuration: .init(address: .hostname(server.host, port: server.port), serverName: "arcanos"),
+        // A burst of clients connecting at once (a load spike) queues in the kernel instead of being dropped.
+        configuration: .init(address: .hostname(server.host, port: server.port), serverName: "arcanos", backlog: 4096),
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? server.port) },
         logger: logger

@@ -48,34 +48,12 @@ import Testing
 }
 
 @Suite(.timeLimit(.minutes(1))) struct AdmissionLimiterTests {
-    @Test func aWaiterRunsOnceASlotIsFreed() async throws {
-        let limiter = AdmissionLimiter(configuration: .init(limit: 1))
-        let (release, releaseNow) = AsyncStream.makeStream(of: Void.self)
-        let (entered, enteredNow) = AsyncStream.makeStream(of: Void.self)
-        try await withThrowingTaskGroup(of: Int.self) { group in
-            group.addTask {
-                try await limiter.withPermit(until: .now + .seconds(30)) {
-                    enteredNow.yield()
-                    for await _ in release { break }
-                    return 1
-                }
-            }
-            var enteredIterator = entered.makeAsyncIterator()
-            await enteredIterator.next()
-            group.addTask { try await limiter.withPermit(until: .now + .seconds(30)) { 2 } }
-            while limiter.snapshot.waiting == 0 { await Task.yield() }
-            #expect(limiter.snapshot.inFlight == 1)
-            releaseNow.yield()
-            var results: [Int] = []
-            for try await value in group { results.append(value) }
-            #expect(results.sorted() == [1, 2])
-        }
-        #expect(limiter.snapshot.inFlight == 0)
-        #expect(limiter.snapshot.shed == 0)
-    }
-
-    @Test func aWaiterIsTurnedAwayOverloadedAtItsDeadline() async throws {
-        let limiter = AdmissionLimiter(configuration: .init(limit: 1))
+    /// Runs `body` while another task holds one slot of `limiter`; `body` frees it by calling its argument
+    /// (or it is freed after `body`).
+    func whileASlotIsHeld(
+        _ limiter: AdmissionLimiter,
+        _ body: @Sendable (_ free: @Sendable () -> Void) async throws -> Void
+    ) async throws {
         let (release, releaseNow) = AsyncStream.makeStream(of: Void.self)
         let (entered, enteredNow) = AsyncStream.makeStream(of: Void.self)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -85,8 +63,31 @@ import Testing
                     for await _ in release { break }
                 }
             }
-            var enteredIterator = entered.makeAsyncIterator()
-            await enteredIterator.next()
+            var iterator = entered.makeAsyncIterator()
+            await iterator.next()
+            try await body { releaseNow.yield() }
+            releaseNow.yield()
+            try await group.waitForAll()
+        }
+    }
+
+    @Test func aWaiterRunsOnceASlotIsFreed() async throws {
+        let limiter = AdmissionLimiter(configuration: .init(limit: 1))
+        try await self.whileASlotIsHeld(limiter) { free in
+            let waiter = Task { try await limiter.withPermit(until: .now + .seconds(30)) { 2 } }
+            while limiter.snapshot.waiting == 0 { await Task.yield() }
+            #expect(limiter.snapshot.inFlight == 1)
+            free()
+            let value = try await waiter.value
+            #expect(value == 2)
+        }
+        #expect(limiter.snapshot.inFlight == 0)
+        #expect(limiter.snapshot.shed == 0)
+    }
+
+    @Test func aWaiterIsTurnedAwayOverloadedAtItsDeadline() async throws {
+        let limiter = AdmissionLimiter(configuration: .init(limit: 1))
+        try await self.whileASlotIsHeld(limiter) { _ in
             let started = ContinuousClock.now
             let error = await #expect(throws: LLMFailure.self) {
                 try await limiter.withPermit(until: .now + .milliseconds(200)) {}
@@ -95,33 +96,19 @@ import Testing
             #expect(started.duration(to: .now) >= .milliseconds(200))
             #expect(limiter.snapshot.shed == 1)
             #expect(limiter.snapshot.waiting == 0)
-            releaseNow.yield()
-            try await group.waitForAll()
         }
         #expect(limiter.snapshot.inFlight == 0)
     }
 
     @Test func aCancelledWaiterLeavesTheQueueWithoutBeingShed() async throws {
         let limiter = AdmissionLimiter(configuration: .init(limit: 1))
-        let (release, releaseNow) = AsyncStream.makeStream(of: Void.self)
-        let (entered, enteredNow) = AsyncStream.makeStream(of: Void.self)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await limiter.withPermit(until: .now + .seconds(30)) {
-                    enteredNow.yield()
-                    for await _ in release { break }
-                }
-            }
-            var enteredIterator = entered.makeAsyncIterator()
-            await enteredIterator.next()
+        try await self.whileASlotIsHeld(limiter) { _ in
             let waiter = Task { try await limiter.withPermit(until: .now + .seconds(30)) {} }
             while limiter.snapshot.waiting == 0 { await Task.yield() }
             waiter.cancel()
             await #expect(throws: CancellationError.self) { try await waiter.value }
             #expect(limiter.snapshot.waiting == 0)
             #expect(limiter.snapshot.shed == 0)
-            releaseNow.yield()
-            try await group.waitForAll()
         }
         #expect(limiter.snapshot.inFlight == 0)
     }

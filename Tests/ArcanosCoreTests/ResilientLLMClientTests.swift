@@ -200,4 +200,39 @@ import Testing
             group.cancelAll()
         }
     }
+
+    @Test(
+        "issue 11: a failed probe re-opens for longer, even overloaded; a rejected one closes",
+        arguments: [
+            (LLMFailure.Kind.serverError, CircuitBreakerStateMachine<ContinuousClock.Instant>.Phase.open),
+            (.overloaded, .open), (.rejected, .closed),
+        ]
+    )
+    func aProbesOutcomeDecidesTheBreaker(
+        kind: LLMFailure.Kind,
+        phase: CircuitBreakerStateMachine<ContinuousClock.Instant>.Phase
+    ) async throws {
+        let provider = ScriptedLLMProvider([
+            .fail(LLMFailure(.serverError, statusCode: 500)), .fail(LLMFailure(kind, statusCode: 400)),
+        ])
+        let client = ResilientLLMClient(
+            provider: provider,
+            configuration: .init(
+                models: ["primary"],
+                retry: .init(maxAttempts: 1),
+                breaker: .init(failureThreshold: 1, openDuration: .milliseconds(50), jitter: 0)
+            ),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        await #expect(throws: ArcanosError.self) { try await client.complete(self.request) }
+        let due = try #require(client.nextProbe())
+        while ContinuousClock.now < due { try await Task.sleep(until: due) }
+        await client.probeDueModels()
+        let report = try #require(client.report().models.first)
+        #expect(report.breaker == phase)
+        #expect(provider.requests.last?.maxTokens == 1)
+        if phase == .open {
+            #expect(report.breakerOpenings == 2)
+        }
+    }
 }

@@ -295,8 +295,9 @@ public final class ResilientLLMClient: Sendable {
     private enum Outcome {
         case success
         case failure(LLMFailure)
-        /// Any failed probe re-opens the breaker, counted or not: a probe slot handed straight back would
-        /// be probed again at once, in a loop.
+        /// A failed probe re-opens the breaker even when its kind does not count (overloaded): a probe slot
+        /// handed straight back would be probed again at once, in a loop. A `rejected` probe closes it: the
+        /// upstream answered, only not to this request (a model that wants other parameters).
         case probeFailure(LLMFailure)
         case neutral
     }
@@ -321,9 +322,11 @@ public final class ResilientLLMClient: Sendable {
                     state.failures += 1
                     state.lastFailure = failure.kind
                     state.lastFailureAt = Date()
-                    if case .probeFailure = outcome {
-                        state.breaker.recordFailure(now: now, jitter: Double.random(in: 0...1))
-                    } else if failure.kind.countsTowardBreaker {
+                    let probe: Bool
+                    if case .probeFailure = outcome { probe = true } else { probe = false }
+                    if probe, failure.kind == .rejected {
+                        state.breaker.recordSuccess()
+                    } else if probe || failure.kind.countsTowardBreaker {
                         state.breaker.recordFailure(now: now, jitter: Double.random(in: 0...1))
                     } else {
                         state.breaker.recordNeutral()

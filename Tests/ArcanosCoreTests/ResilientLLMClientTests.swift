@@ -170,11 +170,9 @@ import Testing
         #expect(client.report().admission?.inFlight == 0)
     }
 
-    @Test("issue 11: while open, the client probes the model itself and closes on its return")
-    func theProberClosesTheBreakerWithoutUserTraffic() async throws {
-        let provider = ScriptedLLMProvider([.fail(LLMFailure(.serverError, statusCode: 500))])
-        let prober = ModelProber()
-        let client = ResilientLLMClient(
+    /// One attempt per call; the breaker opens at the first failure for 100 ms, without jitter.
+    func makeBriefBreakerClient(_ provider: ScriptedLLMProvider, prober: ModelProber? = nil) -> ResilientLLMClient {
+        ResilientLLMClient(
             provider: provider,
             configuration: .init(
                 models: ["primary"],
@@ -184,6 +182,13 @@ import Testing
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
             prober: prober
         )
+    }
+
+    @Test("issue 11: while open, the client probes the model itself and closes on its return")
+    func theProberClosesTheBreakerWithoutUserTraffic() async throws {
+        let provider = ScriptedLLMProvider([.fail(LLMFailure(.serverError, statusCode: 500))])
+        let prober = ModelProber()
+        let client = self.makeBriefBreakerClient(provider, prober: prober)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await prober.run() }
             var calls = provider.calls.makeAsyncIterator()
@@ -215,15 +220,7 @@ import Testing
         let provider = ScriptedLLMProvider([
             .fail(LLMFailure(.serverError, statusCode: 500)), .fail(LLMFailure(kind, statusCode: 400)),
         ])
-        let client = ResilientLLMClient(
-            provider: provider,
-            configuration: .init(
-                models: ["primary"],
-                retry: .init(maxAttempts: 1),
-                breaker: .init(failureThreshold: 1, openDuration: .milliseconds(50), jitter: 0)
-            ),
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        )
+        let client = self.makeBriefBreakerClient(provider)
         await #expect(throws: ArcanosError.self) { try await client.complete(self.request) }
         let due = try #require(client.nextProbe())
         while ContinuousClock.now < due { try await Task.sleep(until: due) }

@@ -139,7 +139,8 @@ public func buildApplication(
                 headerTimeout: .init(server.headerTimeout)
             )
         },
-        configuration: .init(address: .hostname(server.host, port: server.port), serverName: "arcanos"),
+        // A burst of clients connecting at once (a load spike) queues in the kernel instead of being dropped.
+        configuration: .init(address: .hostname(server.host, port: server.port), serverName: "arcanos", backlog: 4096),
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? server.port) },
         logger: logger

@@ -29,6 +29,25 @@ public struct OpenAIChatProvider: LLMProvider {
     private let configuration: Configuration
     private let endpoint: String
 
+    /// The HTTP client settings for model calls: no redirects; a pool of `maximumConnections` kept-alive
+    /// connections per host, sized at least to the admission limit so that no admitted call waits for one;
+    /// HTTP/2 when a TLS upstream offers it (ALPN), HTTP/1.1 otherwise.
+    public static func httpClientConfiguration(
+        maximumConnections: Int,
+        connectTimeout: TimeAmount = .seconds(5)
+    ) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: connectTimeout),
+            connectionPool: .init(
+                idleTimeout: .seconds(60),
+                concurrentHTTP1ConnectionsPerHostSoftLimit: maximumConnections
+            )
+        )
+        configuration.httpVersion = .automatic
+        return configuration
+    }
+
     public init(httpClient: HTTPClient, configuration: Configuration) {
         self.httpClient = httpClient
         self.configuration = configuration
@@ -141,12 +160,15 @@ public struct OpenAIChatProvider: LLMProvider {
 
     private static let decoder = JSONDecoder()
 
-    /// Maps transport errors to failure classes; a cancelled caller stays a `CancellationError`.
+    /// Maps transport errors to failure classes; a cancelled caller stays a `CancellationError`. A wait for
+    /// a pooled connection is local saturation (`overloaded`), never a failure of the upstream.
     static func classify(_ error: any Error) -> any Error {
         if error is CancellationError || Task.isCancelled { return CancellationError() }
         if let error = error as? HTTPClientError {
             switch error {
             case .cancelled: return CancellationError()
+            case .getConnectionFromPoolTimeout:
+                return LLMFailure(.overloaded, retryAfter: .seconds(1), detail: "\(error)")
             case .deadlineExceeded, .readTimeout, .writeTimeout:
                 return LLMFailure(.timeout, detail: "\(error)")
             default:

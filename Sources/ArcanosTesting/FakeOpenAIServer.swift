@@ -95,7 +95,8 @@ public final class FakeOpenAIServer: Sendable {
         }
         return Application(
             router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            // Benchmarks open a thousand connections at once; the default backlog of 256 would drop some.
+            configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 4096),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger
         )

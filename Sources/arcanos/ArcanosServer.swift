@@ -39,15 +39,14 @@ struct ArcanosServer {
         // Model ids that pass the gate are credentials: labels and the public status show their aliases.
         let publicModelNames = PublicModelNames(configuration.confirmation.gate)
         self.metrics = PrometheusExporter(modelNames: publicModelNames)
+        let model = configuration.model
         let httpClient = HTTPClient(
             eventLoopGroupProvider: .singleton,
-            configuration: .init(
-                redirectConfiguration: .disallow,
-                timeout: .init(connect: .seconds(5)),
-                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-            )
+            configuration: OpenAIChatProvider.httpClientConfiguration(maximumConnections: model.maxConnections)
         )
-        let model = configuration.model
+        // One limit on model calls in flight and one prober, shared by every client built below.
+        let limiter = AdmissionLimiter(configuration: .init(limit: model.maxInFlight), metrics: self.metrics.metrics)
+        let prober = ModelProber()
         let provider = model.apiKey.map { apiKey in
             OpenAIChatProvider(httpClient: httpClient, configuration: .init(baseURL: model.baseURL, apiKey: apiKey))
         }
@@ -60,10 +59,16 @@ struct ArcanosServer {
                     models: model.chain(primary: primary),
                     callTimeout: model.timeout,
                     retry: .init(maxAttempts: model.maxAttempts),
-                    breaker: .init(failureThreshold: model.breakerThreshold, openDuration: model.breakerCooldown)
+                    breaker: .init(
+                        failureThreshold: model.breakerThreshold,
+                        openDuration: model.breakerOpen,
+                        maximumOpenDuration: model.breakerMaxOpen
+                    )
                 ),
                 logger: logger,
-                metrics: metrics.metrics
+                metrics: metrics.metrics,
+                limiter: limiter,
+                prober: prober
             )
         }
         let client = makeClient(model.model)
@@ -153,7 +158,8 @@ struct ArcanosServer {
                     aiDeadline: configuration.heal.aiTimeout,
                     heuristic: .init(queueAgeWarning: configuration.heal.queueAgeWarning)
                 ),
-                logger: logger
+                logger: logger,
+                metrics: self.metrics.metrics
             ),
             pool: self.workers.supervisor,
             state: self.state,
@@ -194,6 +200,7 @@ struct ArcanosServer {
         // every request that may still use it.
         self.services = [
             HTTPClientService(client: httpClient),
+            prober,
             self.workers.supervisor,
             JobRetentionService(
                 store: self.workers.store,

@@ -55,14 +55,73 @@ import Testing
         #expect(breaker.decide(now: self.start + .seconds(30)) == .allow)
     }
 
-    @Test func aFailedProbeReopensForAFullCoolDown() {
-        var breaker = Breaker(configuration: .init(failureThreshold: 1, openDuration: .seconds(30)))
+    @Test func aFailedProbeReopensForTwiceAsLong() {
+        var breaker = Breaker(configuration: .init(failureThreshold: 1, openDuration: .seconds(30), jitter: 0))
         breaker.recordFailure(now: self.start)
         let probeTime = self.start + .seconds(30)
         #expect(breaker.decide(now: probeTime) == .allowProbe)
         breaker.recordFailure(now: probeTime)
         #expect(breaker.openings == 2)
-        #expect(breaker.decide(now: probeTime + .seconds(1)) == .reject(retryAfter: .seconds(29)))
+        #expect(breaker.failedProbes == 1)
+        #expect(breaker.decide(now: probeTime + .seconds(1)) == .reject(retryAfter: .seconds(59)))
+    }
+
+    /// Issue 11: open about 1 s, doubling with each failed probe, capped near 60 s, reset by a success.
+    @Test("issue 11: the open time doubles per failed probe up to the cap and a success resets it")
+    func openTimeGrowsToTheCapAndResets() throws {
+        var breaker = Breaker(
+            configuration: .init(
+                failureThreshold: 1,
+                openDuration: .seconds(1),
+                maximumOpenDuration: .seconds(60),
+                jitter: 0
+            )
+        )
+        var now = self.start
+        breaker.recordFailure(now: now)
+        var openTimes: [Duration] = []
+        for _ in 0..<8 {
+            let wait = try #require(breaker.rejection(now: now))
+            openTimes.append(wait)
+            #expect(breaker.probeDue(now: now) == false)
+            #expect(breaker.nextProbe(now: now) == now + wait)
+            now = now + wait
+            #expect(breaker.probeDue(now: now))
+            #expect(breaker.decide(now: now) == .allowProbe)
+            breaker.recordFailure(now: now)
+        }
+        #expect(openTimes.map { $0.seconds } == [1, 2, 4, 8, 16, 32, 60, 60])
+        // The model is back: the next probe succeeds, and the next opening starts from 1 s again.
+        now = now + .seconds(60)
+        #expect(breaker.decide(now: now) == .allowProbe)
+        breaker.recordSuccess()
+        #expect(breaker.failedProbes == 0)
+        #expect(breaker.nextProbe(now: now) == nil)
+        breaker.recordFailure(now: now)
+        #expect(breaker.rejection(now: now) == .seconds(1))
+    }
+
+    @Test func jitterOnlyShortensTheOpenTimeByItsFraction() {
+        var breaker = Breaker(configuration: .init(failureThreshold: 1, openDuration: .seconds(10), jitter: 0.2))
+        breaker.recordFailure(now: self.start, jitter: 1)
+        #expect(breaker.rejection(now: self.start) == .seconds(8))
+        var other = Breaker(configuration: .init(failureThreshold: 1, openDuration: .seconds(10), jitter: 0.2))
+        other.recordFailure(now: self.start, jitter: 0.5)
+        #expect(other.rejection(now: self.start) == .seconds(9))
+    }
+
+    @Test func onlyOneProbeIsOutAndTheProberSeesNoneDueMeanwhile() {
+        var breaker = Breaker(configuration: .init(failureThreshold: 1, openDuration: .seconds(1), jitter: 0))
+        breaker.recordFailure(now: self.start)
+        let due = self.start + .seconds(1)
+        #expect(breaker.decide(now: due) == .allowProbe)
+        #expect(breaker.probeDue(now: due) == false)
+        #expect(breaker.nextProbe(now: due) == nil)
+        #expect(breaker.decide(now: due) == .reject(retryAfter: .zero))
+        // A probe that said nothing (cancelled) frees the slot: due again at once.
+        breaker.recordNeutral()
+        #expect(breaker.probeDue(now: due))
+        #expect(breaker.nextProbe(now: due) == due)
     }
 
     @Test func aCancelledProbeFreesTheSlotWithoutCounting() {

@@ -59,6 +59,44 @@ import Testing
         #expect(error?.message.contains(variable) == true)
     }
 
+    @Test("issue 11: model calls are sized for LLM traffic and the breaker opens briefly first")
+    func modelConcurrencyAndBreakerScheduleDefaults() throws {
+        let defaults = try configuration(environment: [:])
+        #expect(defaults.model.maxInFlight == 1024)
+        #expect(defaults.model.maxConnections == 1024)
+        #expect(defaults.model.breakerOpen == .seconds(1))
+        #expect(defaults.model.breakerMaxOpen == .seconds(60))
+        let set = try configuration(environment: [
+            "OPENAI_MAX_IN_FLIGHT": "200", "OPENAI_MAX_CONNECTIONS": "300", "OPENAI_BREAKER_OPEN_MS": "500",
+            "OPENAI_BREAKER_MAX_OPEN_MS": "8000",
+        ])
+        #expect(set.model.maxInFlight == 200)
+        #expect(set.model.maxConnections == 300)
+        #expect(set.model.breakerOpen == .milliseconds(500))
+        #expect(set.model.breakerMaxOpen == .milliseconds(8000))
+        // The connections follow the in-flight limit unless set; the old cool-down name sets the first open time.
+        let derived = try configuration(environment: [
+            "OPENAI_MAX_IN_FLIGHT": "2000", "OPENAI_BREAKER_COOLDOWN_MS": "90000",
+        ])
+        #expect(derived.model.maxConnections == 2000)
+        #expect(derived.model.breakerOpen == .seconds(90))
+        #expect(derived.model.breakerMaxOpen == .seconds(90))
+    }
+
+    @Test(arguments: [
+        ["OPENAI_MAX_IN_FLIGHT": "0"], ["OPENAI_MAX_CONNECTIONS": "many"],
+        ["OPENAI_MAX_IN_FLIGHT": "100", "OPENAI_MAX_CONNECTIONS": "50"], ["OPENAI_BREAKER_OPEN_MS": "10"],
+        ["OPENAI_BREAKER_OPEN_MS": "5000", "OPENAI_BREAKER_MAX_OPEN_MS": "1000"],
+    ])
+    func anInvalidConcurrencyOrBreakerValueNamesTheVariable(environment: [String: String]) {
+        let error = #expect(throws: ArcanosError.self) { try configuration(environment: environment) }
+        #expect(error?.code == .configurationInvalid)
+        let named = [
+            "OPENAI_MAX_CONNECTIONS", "OPENAI_MAX_IN_FLIGHT", "OPENAI_BREAKER_OPEN_MS", "OPENAI_BREAKER_MAX_OPEN_MS",
+        ]
+        #expect(named.contains { error?.message.contains($0) == true })
+    }
+
     @Test func finishedJobsAreKeptSevenDaysUnlessTheRetentionSaysOtherwise() throws {
         #expect(try configuration(environment: [:]).workers.jobRetention == .seconds(7 * 86_400))
         #expect(try configuration(environment: ["JOB_RETENTION_MS": "60000"]).workers.jobRetention == .seconds(60))

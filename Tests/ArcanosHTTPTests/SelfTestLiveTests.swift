@@ -54,8 +54,9 @@ import Testing
     @Test func aFailingModelTurnsTheMirroredSelfTestToFailAndItsRecoveryBackToPass() async throws {
         let interval = Duration.milliseconds(2000)
         let fake = FakeOpenAIServer(mode: .error500)
-        // A short breaker cool-down: with the 30 s default, the breaker alone would keep /ask degraded for
-        // 30 s after the model recovers, whatever the self-test does.
+        // A short first open time (OPENAI_BREAKER_COOLDOWN_MS is its old name): it doubles with each failed
+        // probe while the model is down, and a long one would keep /ask degraded after the model recovers,
+        // whatever the self-test does.
         let environment = self.environment(
             "",
             ["SELF_TEST_INTERVAL_MS": "2000", "OPENAI_BREAKER_COOLDOWN_MS": "200"]

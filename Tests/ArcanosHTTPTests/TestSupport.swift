@@ -46,7 +46,7 @@ struct RouterHarness {
                 models: configuration.model.chain,
                 callTimeout: .seconds(10),
                 retry: .init(maxAttempts: maxAttempts, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2)),
-                breaker: .init(failureThreshold: breakerThreshold, openDuration: .seconds(60))
+                breaker: .init(failureThreshold: breakerThreshold, openDuration: .seconds(60), jitter: 0)
             ),
             logger: quietLogger,
             metrics: self.exporter.metrics

@@ -81,6 +81,17 @@ import Testing
         await #expect(throws: LLMFailure.self) { try await provider.complete(self.request, timeout: .seconds(2)) }
     }
 
+    /// Issue 11: a wait for one of the pooled connections is local saturation, not the upstream failing.
+    @Test("issue 11: a pooled-connection wait is overloaded; a cancelled caller is neither")
+    func aPoolWaitIsOverloadedAndNeverCounts() {
+        let pool = OpenAIChatProvider.classify(HTTPClientError.getConnectionFromPoolTimeout) as? LLMFailure
+        #expect(pool?.kind == .overloaded)
+        #expect(pool?.kind.countsTowardBreaker == false)
+        #expect(OpenAIChatProvider.classify(HTTPClientError.cancelled) is CancellationError)
+        #expect((OpenAIChatProvider.classify(HTTPClientError.connectTimeout) as? LLMFailure)?.kind == .connection)
+        #expect((OpenAIChatProvider.classify(HTTPClientError.deadlineExceeded) as? LLMFailure)?.kind == .timeout)
+    }
+
     @Test func sendsAStrictJSONSchemaResponseFormat() async throws {
         let fake = FakeOpenAIServer(mode: .ok)
         fake.structuredContent = #"{"ok":true}"#

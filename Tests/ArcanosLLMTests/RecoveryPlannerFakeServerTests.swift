@@ -55,6 +55,28 @@ import Testing
         #expect(requests == 1)
     }
 
+    @Test("issue 11: a plan with a field more than the schema, from a server that ignores strict, is used")
+    func aPlanWithAnExtraFieldIsUsed() async throws {
+        let structured = Self.validPlan.replacingOccurrences(
+            of: #""fallbackModel":null}"#,
+            with: #""fallbackModel":null,"reasoning":"the pool lost a worker"}"#
+        )
+        #expect(structured != Self.validPlan)
+        let (result, _, requests) = try await self.plan(mode: .ok, structured: structured)
+        #expect(result.ai == .used)
+        #expect(result.plan.source == .ai)
+        #expect(result.plan.message == "Worker 4 is down; restart the pool.")
+        #expect(requests == 1)
+    }
+
+    @Test func aPlanMissingAFieldStillGivesTheHeuristic() async throws {
+        let structured = Self.validPlan.replacingOccurrences(of: #","fallbackModel":null"#, with: "")
+        #expect(structured != Self.validPlan)
+        let (result, _, _) = try await self.plan(mode: .ok, structured: structured)
+        #expect(result.ai == .invalid)
+        #expect(result.plan.source == .heuristic)
+    }
+
     @Test func okServerWithAnInvalidPlanGivesTheHeuristic() async throws {
         let tooMany = (1...11).map { "\"step \($0)\"" }.joined(separator: ",")
         let structured = Self.validPlan.replacingOccurrences(

@@ -49,11 +49,18 @@ public struct RecoveryPlanner: Sendable {
     public let configuration: Configuration
     private let client: ResilientLLMClient?
     private let logger: Logger
+    private let metrics: ArcanosMetrics
 
-    public init(client: ResilientLLMClient?, configuration: Configuration = .init(), logger: Logger) {
+    public init(
+        client: ResilientLLMClient?,
+        configuration: Configuration = .init(),
+        logger: Logger,
+        metrics: ArcanosMetrics = .disabled
+    ) {
         self.client = client
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
     }
 
     public var heuristic: AutoHealHeuristic { AutoHealHeuristic(configuration: self.configuration.heuristic) }
@@ -100,6 +107,16 @@ public struct RecoveryPlanner: Sendable {
         }
         switch Self.validate(completion.content, heuristic: assessment, signals: signals) {
         case .success(let proposal):
+            if !proposal.droppedFields.isEmpty {
+                // Servers that do not enforce `strict` add fields of their own; the plan is still good.
+                self.metrics.recordPlanFieldsDropped(proposal.droppedFields.count)
+                self.logger.debug(
+                    "recovery plan from the model carried extra fields; dropped",
+                    metadata: [
+                        "heal.ai_dropped_fields": "\(proposal.droppedFields.prefix(5).map { String($0.prefix(40)) })"
+                    ]
+                )
+            }
             let plan = RecoveryPlan(
                 severity: proposal.severity,
                 recommendedAction: proposal.recommendedAction,
@@ -182,6 +199,8 @@ public struct RecoveryPlanner: Sendable {
         var message: String
         var steps: [String]
         var fallbackModel: String?
+        /// Fields outside the schema that the model added; dropped, never used.
+        var droppedFields: [String] = []
     }
 
     struct Problem: Error, Sendable, Hashable {
@@ -201,7 +220,9 @@ public struct RecoveryPlanner: Sendable {
             case .object(let object) = value
         else { return fail("not a JSON object") }
         let expected: Set = ["planId", "severity", "recommendedAction", "message", "steps", "fallbackModel"]
-        guard Set(object.keys) == expected else { return fail("wrong set of fields") }
+        let missing = expected.subtracting(object.keys)
+        guard missing.isEmpty else { return fail("missing fields: \(missing.sorted().joined(separator: ", "))") }
+        let extra = Set(object.keys).subtracting(expected).sorted()
         guard case .string = object["planId"] else { return fail("planId is not a string") }
         guard let severity = object["severity"]?.stringValue.flatMap(HealSeverity.init(rawValue:)) else {
             return fail("severity is not one of ok, warning, critical")
@@ -241,7 +262,8 @@ public struct RecoveryPlanner: Sendable {
                 recommendedAction: action,
                 message: message,
                 steps: steps,
-                fallbackModel: fallbackModel
+                fallbackModel: fallbackModel,
+                droppedFields: extra
             )
         )
     }

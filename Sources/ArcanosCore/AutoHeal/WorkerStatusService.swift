@@ -270,6 +270,8 @@ public struct WorkerStatusPayload: Sendable, Encodable {
     public struct Provider: Sendable, Encodable {
         public var configured: Bool
         public var allCircuitsOpen: Bool
+        /// The limit on model calls in flight: in flight, waiting, shed (turned away as `overloaded`).
+        public var admission: AdmissionLimiter.Snapshot?
         public var models: [LLMClientReport.Model]
         public var degradedSince: Date?
         public var fallbacks: FallbackStats?
@@ -353,6 +355,7 @@ public struct WorkerStatusPayload: Sendable, Encodable {
             Provider(
                 configured: provider.configured,
                 allCircuitsOpen: provider.allCircuitsOpen,
+                admission: provider.admission,
                 models: provider.models.map { model in
                     var model = model
                     model.model = names.name(for: model.model)

@@ -1,18 +1,28 @@
 /// The breaker for one model, as a pure value: every transition takes `now`, so tests need no clock.
 ///
-/// Closed counts consecutive failures; at `failureThreshold` it opens for `openDuration`. After that the
-/// next caller gets the single half-open probe; its success closes the breaker, its failure re-opens it.
+/// Closed counts consecutive failures; at `failureThreshold` it opens, first for `open.initial`. After that
+/// the next caller (or the client's own prober) gets the single half-open probe; its success closes the
+/// breaker and resets the open time, its failure re-opens it for a longer time (`open`: doubling, jittered,
+/// capped).
 public struct CircuitBreakerStateMachine<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     public struct Configuration: Sendable, Hashable {
         /// Consecutive failures that open the breaker.
         public var failureThreshold: Int
-        /// How long an open breaker rejects calls before letting one probe through.
-        public var openDuration: Duration
+        /// How long an open breaker rejects calls before letting one probe through, by failed probes so far.
+        public var open: Backoff
 
-        public init(failureThreshold: Int = 5, openDuration: Duration = .seconds(30)) {
+        /// - Parameters:
+        ///   - openDuration: the first open time; each failed probe doubles it up to `maximumOpenDuration`.
+        ///   - jitter: the fraction of an open time that jitter may take away, so replicas do not probe together.
+        public init(
+            failureThreshold: Int = 5,
+            openDuration: Duration = .seconds(1),
+            maximumOpenDuration: Duration = .seconds(60),
+            jitter: Double = 0.2
+        ) {
             precondition(failureThreshold >= 1, "failureThreshold must be at least 1")
             self.failureThreshold = failureThreshold
-            self.openDuration = openDuration
+            self.open = Backoff(initial: openDuration, factor: 2, maximum: maximumOpenDuration, jitter: jitter)
         }
     }
 
@@ -38,6 +48,8 @@ public struct CircuitBreakerStateMachine<Instant: InstantProtocol>: Sendable whe
     public private(set) var state: State = .closed(consecutiveFailures: 0)
     /// How many times the breaker has opened.
     public private(set) var openings = 0
+    /// Probes that failed since the breaker last closed: the exponent of the open time.
+    public private(set) var failedProbes = 0
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
@@ -76,20 +88,42 @@ public struct CircuitBreakerStateMachine<Instant: InstantProtocol>: Sendable whe
         }
     }
 
-    public mutating func recordSuccess() {
-        self.state = .closed(consecutiveFailures: 0)
+    /// Whether the breaker's own prober should call the model now: open and due, or half-open with no probe
+    /// out. `decide(now:)` still hands out the one probe, to the prober or to a caller, whoever comes first.
+    public func probeDue(now: Instant) -> Bool {
+        switch self.state {
+        case .closed: false
+        case .open(let until): now >= until
+        case .halfOpen(let probeInFlight): !probeInFlight
+        }
     }
 
-    public mutating func recordFailure(now: Instant) {
+    /// When the next probe is due; nil while closed or while a probe is out (its outcome decides).
+    public func nextProbe(now: Instant) -> Instant? {
+        switch self.state {
+        case .closed: nil
+        case .open(let until): until
+        case .halfOpen(let probeInFlight): probeInFlight ? nil : now
+        }
+    }
+
+    public mutating func recordSuccess() {
+        self.state = .closed(consecutiveFailures: 0)
+        self.failedProbes = 0
+    }
+
+    /// - Parameter jitter: a number in 0...1 that shortens the next open time (see `Backoff.delay`).
+    public mutating func recordFailure(now: Instant, jitter: Double = 0) {
         switch self.state {
         case .closed(let failures):
             if failures + 1 >= self.configuration.failureThreshold {
-                self.open(now: now)
+                self.open(now: now, jitter: jitter)
             } else {
                 self.state = .closed(consecutiveFailures: failures + 1)
             }
         case .halfOpen:
-            self.open(now: now)
+            self.failedProbes += 1
+            self.open(now: now, jitter: jitter)
         case .open:
             // A call that started before the breaker opened finished late; the breaker is already open.
             break
@@ -104,8 +138,9 @@ public struct CircuitBreakerStateMachine<Instant: InstantProtocol>: Sendable whe
         }
     }
 
-    private mutating func open(now: Instant) {
-        self.state = .open(until: now.advanced(by: self.configuration.openDuration))
+    private mutating func open(now: Instant, jitter: Double) {
+        let duration = self.configuration.open.delay(self.failedProbes, random: jitter)
+        self.state = .open(until: now.advanced(by: duration))
         self.openings += 1
     }
 }

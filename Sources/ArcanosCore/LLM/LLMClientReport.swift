@@ -11,12 +11,16 @@ public struct LLMClientReport: Sendable, Hashable, Codable {
         public var calls: Int
         public var successes: Int
         public var failures: Int
+        /// Calls that ended in local saturation (no admission slot, a pooled-connection wait): not failures.
+        public var overloaded: Int
         public var lastFailure: LLMFailure.Kind?
         public var lastFailureAt: Date?
         public var lastSuccessAt: Date?
     }
 
     public var configured: Bool
+    /// The process-wide limit on model calls in flight; absent when the client has none.
+    public var admission: AdmissionLimiter.Snapshot?
     public var models: [Model]
 
     /// True when no model of the chain accepts calls right now.

@@ -11,12 +11,15 @@ public struct LLMFailure: Error, Sendable, Hashable, CustomStringConvertible {
         case rejected = "rejected"
         case notConfigured = "not_configured"
         case circuitOpen = "circuit_open"
+        /// Local saturation, not the model's health: no admission slot in time, a wait for a pooled
+        /// connection, or a deadline that ran out before the request left.
+        case overloaded = "overloaded"
 
         /// Failures that say the provider is unhealthy and so move its breaker.
         public var countsTowardBreaker: Bool {
             switch self {
             case .rateLimited, .serverError, .timeout, .connection, .invalidResponse: true
-            case .rejected, .notConfigured, .circuitOpen: false
+            case .rejected, .notConfigured, .circuitOpen, .overloaded: false
             }
         }
 
@@ -24,7 +27,8 @@ public struct LLMFailure: Error, Sendable, Hashable, CustomStringConvertible {
         public var isRetryable: Bool {
             switch self {
             case .rateLimited, .serverError, .timeout, .connection: true
-            case .invalidResponse, .rejected, .notConfigured, .circuitOpen: false
+            // Another attempt at an overloaded client only adds to the queue it could not get through.
+            case .invalidResponse, .rejected, .notConfigured, .circuitOpen, .overloaded: false
             }
         }
     }

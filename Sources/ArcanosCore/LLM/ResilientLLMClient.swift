@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The model client the rest of Arcanos uses: a deadline per call, retries, a breaker per model and the
-/// ordered fallback chain (`AI_MODEL` → `FALLBACK_MODEL`) over one `LLMProvider`.
+/// The model client the rest of Arcanos uses: a deadline per call, retries, a breaker per model, the
+/// ordered fallback chain (`AI_MODEL` → `FALLBACK_MODEL`) over one `LLMProvider`, and the process-wide
+/// admission limit on calls in flight.
 public final class ResilientLLMClient: Sendable {
     public typealias Breaker = CircuitBreakerStateMachine<ContinuousClock.Instant>
 
@@ -41,6 +42,8 @@ public final class ResilientLLMClient: Sendable {
         var calls = 0
         var successes = 0
         var failures = 0
+        /// Calls that ended in local saturation (`overloaded`): neither calls nor failures of the model.
+        var overloaded = 0
         var lastFailure: LLMFailure.Kind?
         var lastFailureAt: Date?
         var lastSuccessAt: Date?
@@ -51,18 +54,27 @@ public final class ResilientLLMClient: Sendable {
     private let logger: Logger
     private let metrics: ArcanosMetrics
     private let models: Mutex<[String: ModelState]>
+    private let limiter: AdmissionLimiter?
+    private let prober: ModelProber?
 
-    /// - Parameter provider: nil when no model is configured (no API key): every call fails `not_configured`.
+    /// - Parameters:
+    ///   - provider: nil when no model is configured (no API key): every call fails `not_configured`.
+    ///   - limiter: the process-wide limit on calls in flight, shared by every client; nil for none.
+    ///   - prober: probes this client's open breakers; the client registers itself with it.
     public init(
         provider: (any LLMProvider)?,
         configuration: Configuration,
         logger: Logger,
-        metrics: ArcanosMetrics = .disabled
+        metrics: ArcanosMetrics = .disabled,
+        limiter: AdmissionLimiter? = nil,
+        prober: ModelProber? = nil
     ) {
         self.provider = provider
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        self.limiter = limiter
+        self.prober = prober
         self.models = Mutex(
             Dictionary(
                 uniqueKeysWithValues: configuration.models.map {
@@ -74,6 +86,7 @@ public final class ResilientLLMClient: Sendable {
         for model in configuration.models {
             metrics.recordBreakerState(model: model, phase: .closed)
         }
+        prober?.register(self)
     }
 
     public var isConfigured: Bool { self.provider != nil && !self.configuration.models.isEmpty }
@@ -128,11 +141,21 @@ public final class ResilientLLMClient: Sendable {
                 var modelRequest = request
                 modelRequest.model = model
                 do {
-                    let completion = try await provider.complete(modelRequest, timeout: remaining)
+                    let completion = try await self.send(modelRequest, to: provider, deadline: deadline)
                     self.record(model: model, outcome: .success)
                     return completion
                 } catch let failure as LLMFailure {
                     self.record(model: model, outcome: .failure(failure))
+                    if failure.kind == .overloaded {
+                        // Local saturation: the next model would wait in the same queue, and nothing was
+                        // learnt about this one.
+                        throw ArcanosError(
+                            .llmUnavailable,
+                            "Too many model calls are in flight; retry shortly",
+                            retryAfter: failure.retryAfter,
+                            underlying: failure
+                        )
+                    }
                     self.logger.warning(
                         "model call failed",
                         metadata: [
@@ -167,10 +190,88 @@ public final class ResilientLLMClient: Sendable {
         )
     }
 
+    /// One attempt: an admission slot (when there is a limiter), then the provider, within `deadline`.
+    private func send(
+        _ request: LLMRequest,
+        to provider: any LLMProvider,
+        deadline: ContinuousClock.Instant
+    ) async throws -> LLMCompletion {
+        guard let limiter = self.limiter else {
+            return try await provider.complete(request, timeout: ContinuousClock.now.duration(to: deadline))
+        }
+        return try await limiter.withPermit(until: deadline) {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero else {
+                throw LLMFailure(
+                    .overloaded,
+                    retryAfter: .seconds(1),
+                    detail: "deadline reached before the request left"
+                )
+            }
+            return try await provider.complete(request, timeout: remaining)
+        }
+    }
+
+    // MARK: Probes
+
+    /// The cheapest real completion: one token. A probe tells whether the model answers, not what it says.
+    public static let probeRequest = LLMRequest(messages: [.user("ping")], maxTokens: 1, temperature: 0)
+
+    /// The earliest instant one of this client's models is due a probe; nil when none is (closed, or a probe
+    /// is out).
+    public func nextProbe(now: ContinuousClock.Instant = .now) -> ContinuousClock.Instant? {
+        self.models.withLock { models in
+            self.configuration.models.compactMap { models[$0]?.breaker.nextProbe(now: now) }.min()
+        }
+    }
+
+    /// Sends the one probe of every model that is due one, concurrently, and records each outcome on its
+    /// breaker like any call. A model whose probe a caller already took is skipped.
+    public func probeDueModels() async {
+        guard let provider else { return }
+        let now = ContinuousClock.now
+        var due: [String] = []
+        var transitions: [(String, Breaker.Phase)] = []
+        self.models.withLock { models in
+            for model in self.configuration.models where models[model]?.breaker.probeDue(now: now) == true {
+                let before = models[model]!.breaker.phase
+                guard models[model]!.breaker.decide(now: now) == .allowProbe else { continue }
+                due.append(model)
+                let after = models[model]!.breaker.phase
+                if before != after { transitions.append((model, after)) }
+            }
+        }
+        for (model, phase) in transitions { self.metrics.recordBreakerTransition(model: model, to: phase) }
+        await withDiscardingTaskGroup { group in
+            for model in due {
+                group.addTask {
+                    var request = Self.probeRequest
+                    request.model = model
+                    do {
+                        // Not through the admission limit: one call per model, which user load must not
+                        // shed, or the model's return would go unnoticed exactly when it matters.
+                        _ = try await provider.complete(request, timeout: self.configuration.callTimeout)
+                        self.record(model: model, outcome: .success)
+                        self.logger.notice("model probe answered", metadata: ["llm.model": "\(model)"])
+                    } catch let failure as LLMFailure {
+                        self.record(model: model, outcome: .probeFailure(failure))
+                        self.logger.info(
+                            "model probe failed",
+                            metadata: ["llm.model": "\(model)", "llm.failure": "\(failure.kind.rawValue)"]
+                        )
+                    } catch {
+                        self.record(model: model, outcome: .neutral)
+                    }
+                }
+            }
+        }
+    }
+
     public func report(now: ContinuousClock.Instant = .now) -> LLMClientReport {
         self.models.withLock { models in
             LLMClientReport(
                 configured: self.isConfigured,
+                admission: self.limiter?.snapshot,
                 models: self.configuration.models.map { model in
                     let state = models[model]!
                     return LLMClientReport.Model(
@@ -181,6 +282,7 @@ public final class ResilientLLMClient: Sendable {
                         calls: state.calls,
                         successes: state.successes,
                         failures: state.failures,
+                        overloaded: state.overloaded,
                         lastFailure: state.lastFailure,
                         lastFailureAt: state.lastFailureAt,
                         lastSuccessAt: state.lastSuccessAt
@@ -193,6 +295,10 @@ public final class ResilientLLMClient: Sendable {
     private enum Outcome {
         case success
         case failure(LLMFailure)
+        /// A failed probe re-opens the breaker even when its kind does not count (overloaded): a probe slot
+        /// handed straight back would be probed again at once, in a loop. A `rejected` probe closes it: the
+        /// upstream answered, only not to this request (a model that wants other parameters).
+        case probeFailure(LLMFailure)
         case neutral
     }
 
@@ -208,13 +314,20 @@ public final class ResilientLLMClient: Sendable {
                     state.successes += 1
                     state.lastSuccessAt = Date()
                     state.breaker.recordSuccess()
-                case .failure(let failure):
+                case .failure(let failure) where failure.kind == .overloaded:
+                    state.overloaded += 1
+                    state.breaker.recordNeutral()
+                case .failure(let failure), .probeFailure(let failure):
                     state.calls += 1
                     state.failures += 1
                     state.lastFailure = failure.kind
                     state.lastFailureAt = Date()
-                    if failure.kind.countsTowardBreaker {
-                        state.breaker.recordFailure(now: now)
+                    let probe: Bool
+                    if case .probeFailure = outcome { probe = true } else { probe = false }
+                    if probe, failure.kind == .rejected {
+                        state.breaker.recordSuccess()
+                    } else if probe || failure.kind.countsTowardBreaker {
+                        state.breaker.recordFailure(now: now, jitter: Double.random(in: 0...1))
                     } else {
                         state.breaker.recordNeutral()
                     }
@@ -230,10 +343,13 @@ public final class ResilientLLMClient: Sendable {
         } else if before != .closed, after == .closed {
             self.logger.notice("model circuit closed", metadata: ["llm.model": "\(model)"])
         }
+        // Opened, re-opened, or a probe slot freed: the prober's next probe time may have moved.
+        if after != .closed { self.prober?.wake() }
         // Emitted after the lock: a metrics backend takes locks of its own.
         switch outcome {
         case .success: self.metrics.recordModelCall(model: model, outcome: "success")
-        case .failure(let failure): self.metrics.recordModelCall(model: model, outcome: failure.kind.rawValue)
+        case .failure(let failure), .probeFailure(let failure):
+            self.metrics.recordModelCall(model: model, outcome: failure.kind.rawValue)
         case .neutral: break
         }
         if before != after { self.metrics.recordBreakerTransition(model: model, to: after) }

@@ -29,6 +29,9 @@ public struct ArcanosMetrics: Sendable {
         public static let breakerState = "arcanos_llm_breaker_state"
         public static let breakerTransitions = "arcanos_llm_breaker_transitions_total"
         public static let modelCalls = "arcanos_llm_calls_total"
+        public static let modelCallsInFlight = "arcanos_llm_calls_in_flight"
+        public static let modelCallsInFlightLimit = "arcanos_llm_calls_in_flight_limit"
+        public static let modelCallsShed = "arcanos_llm_shed_total"
         public static let degradedAnswers = "arcanos_degraded_answers_total"
         public static let workerRestarts = "arcanos_worker_restarts_total"
         public static let workerHangs = "arcanos_worker_hangs_total"
@@ -38,6 +41,7 @@ public struct ArcanosMetrics: Sendable {
         public static let queueOldestAge = "arcanos_queue_oldest_age_seconds"
         public static let jobs = "arcanos_jobs_total"
         public static let heals = "arcanos_heals_total"
+        public static let planFieldsDropped = "arcanos_heal_plan_fields_dropped_total"
         public static let selfTestRuns = "arcanos_self_test_runs_total"
         public static let selfTestLastRun = "arcanos_self_test_last_run_timestamp_seconds"
         public static let selfTestLastSuccess = "arcanos_self_test_last_success"
@@ -81,6 +85,24 @@ public struct ArcanosMetrics: Sendable {
             kind: .counter,
             help: "Model call attempts per configured model, by outcome (success or the failure kind).",
             labels: ["model", "outcome"]
+        ),
+        .init(
+            name: Name.modelCallsInFlight,
+            kind: .gauge,
+            help: "Model calls holding an admission slot (OPENAI_MAX_IN_FLIGHT), all models together.",
+            labels: []
+        ),
+        .init(
+            name: Name.modelCallsInFlightLimit,
+            kind: .gauge,
+            help: "The admission limit on model calls in flight (OPENAI_MAX_IN_FLIGHT).",
+            labels: []
+        ),
+        .init(
+            name: Name.modelCallsShed,
+            kind: .counter,
+            help: "Model calls turned away by the admission limit without being sent (answered overloaded).",
+            labels: []
         ),
         .init(
             name: Name.degradedAnswers,
@@ -147,6 +169,12 @@ public struct ArcanosMetrics: Sendable {
             kind: .counter,
             help: "Heal requests by source (who asked) and outcome.",
             labels: ["source", "outcome"]
+        ),
+        .init(
+            name: Name.planFieldsDropped,
+            kind: .counter,
+            help: "Fields outside the schema dropped from model recovery plans that were otherwise valid.",
+            labels: []
         ),
         .init(
             name: Name.selfTestRuns,
@@ -229,6 +257,15 @@ public struct ArcanosMetrics: Sendable {
         self.counter(Name.modelCalls, [("model", model), ("outcome", outcome)]).increment()
     }
 
+    public func recordModelCallsInFlight(_ inFlight: Int, limit: Int) {
+        self.gauge(Name.modelCallsInFlight, []).record(Double(inFlight))
+        self.gauge(Name.modelCallsInFlightLimit, []).record(Double(limit))
+    }
+
+    public func recordModelCallShed() {
+        self.counter(Name.modelCallsShed, []).increment()
+    }
+
     // MARK: Degraded mode
 
     /// `reason` is an `LLMFailure.Kind` raw value.
@@ -261,6 +298,10 @@ public struct ArcanosMetrics: Sendable {
     /// `source`: who asked (`operator`, `automation`, `watchdog`); `outcome`: a `HealAuditRecord.Outcome`.
     public func recordHeal(source: String, outcome: String) {
         self.counter(Name.heals, [("source", source), ("outcome", outcome)]).increment()
+    }
+
+    public func recordPlanFieldsDropped(_ count: Int) {
+        self.counter(Name.planFieldsDropped, []).increment(by: count)
     }
 
     public func recordSelfTest(passed: Bool, at date: Date) {

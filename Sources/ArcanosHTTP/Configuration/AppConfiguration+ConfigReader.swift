@@ -37,8 +37,34 @@ extension AppConfiguration {
         self.model.fallbackModel = values.string("FALLBACK_MODEL")
         self.model.breakerThreshold =
             try values.int("OPENAI_BREAKER_THRESHOLD", in: 1...5) ?? self.model.breakerThreshold
-        self.model.breakerCooldown =
-            try values.milliseconds("OPENAI_BREAKER_COOLDOWN_MS", in: 100...3_600_000) ?? self.model.breakerCooldown
+        // OPENAI_BREAKER_COOLDOWN_MS, the fixed open time of earlier versions, still sets the first one.
+        self.model.breakerOpen =
+            try values.milliseconds("OPENAI_BREAKER_OPEN_MS", in: 100...3_600_000)
+            ?? values.milliseconds("OPENAI_BREAKER_COOLDOWN_MS", in: 100...3_600_000) ?? self.model.breakerOpen
+        self.model.breakerMaxOpen = max(self.model.breakerMaxOpen, self.model.breakerOpen)
+        if let maxOpen = try values.milliseconds("OPENAI_BREAKER_MAX_OPEN_MS", in: 100...3_600_000) {
+            guard maxOpen >= self.model.breakerOpen else {
+                throw ArcanosError.configuration(
+                    variable: "OPENAI_BREAKER_MAX_OPEN_MS",
+                    accepts: "at least the first open time (\(self.model.breakerOpen.milliseconds) ms)",
+                    got: String(maxOpen.milliseconds)
+                )
+            }
+            self.model.breakerMaxOpen = maxOpen
+        }
+        self.model.maxInFlight = try values.int("OPENAI_MAX_IN_FLIGHT", in: 1...65_536) ?? self.model.maxInFlight
+        self.model.maxConnections = self.model.maxInFlight
+        if let connections = try values.int("OPENAI_MAX_CONNECTIONS", in: 1...65_536) {
+            // Fewer connections than admitted calls would make admitted calls wait for a connection again.
+            guard connections >= self.model.maxInFlight else {
+                throw ArcanosError.configuration(
+                    variable: "OPENAI_MAX_CONNECTIONS",
+                    accepts: "at least OPENAI_MAX_IN_FLIGHT (\(self.model.maxInFlight))",
+                    got: String(connections)
+                )
+            }
+            self.model.maxConnections = connections
+        }
         self.model.maxAttempts = try values.int("OPENAI_MAX_ATTEMPTS", in: 1...10) ?? self.model.maxAttempts
 
         self.fallback.preemptive = try values.bool("FALLBACK_PREEMPTIVE") ?? false

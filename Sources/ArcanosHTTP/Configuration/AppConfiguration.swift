@@ -60,8 +60,15 @@ public struct AppConfiguration: Sendable {
         public var fineTunedModelID: String?
         /// Consecutive failures that open a model's breaker (`OPENAI_BREAKER_THRESHOLD`).
         public var breakerThreshold = 5
-        /// How long an open breaker rejects calls (`OPENAI_BREAKER_COOLDOWN_MS`).
-        public var breakerCooldown: Duration = .seconds(30)
+        /// The first open time of a breaker (`OPENAI_BREAKER_OPEN_MS`, alias `OPENAI_BREAKER_COOLDOWN_MS`);
+        /// each failed probe doubles it.
+        public var breakerOpen: Duration = .seconds(1)
+        /// The cap of the open time (`OPENAI_BREAKER_MAX_OPEN_MS`).
+        public var breakerMaxOpen: Duration = .seconds(60)
+        /// Model calls in flight at once, all models and callers together (`OPENAI_MAX_IN_FLIGHT`).
+        public var maxInFlight = 1024
+        /// Upstream connections per host (`OPENAI_MAX_CONNECTIONS`, default and minimum `maxInFlight`).
+        public var maxConnections = 1024
         /// Attempts per model, the first included (`OPENAI_MAX_ATTEMPTS`).
         public var maxAttempts = 3
 

@@ -1,8 +1,9 @@
-import ArcanosCore
 import ArcanosTesting
 import Foundation
 import Logging
 import Testing
+
+@testable import ArcanosCore
 
 @Suite(.timeLimit(.minutes(1))) struct RecoveryPlannerTests {
     static let critical = HealthSignals(
@@ -186,13 +187,29 @@ import Testing
         ),
         .init(name: "an unknown fallback model", content: planJSON(fallbackModel: "gpt-9-ultra")),
         .init(name: "fallbackModel as a number", content: planJSON(fallbackModel: 4)),
-        .init(name: "an extra property", content: planJSON(extra: ["shell": "rm -rf /"])),
         .init(name: "planId not a string", content: planJSON(planId: 7)),
         .init(
             name: "a missing property",
             content: #"{"planId":"x","severity":"critical","recommendedAction":"monitor","message":"m","steps":["s"]}"#
         ),
     ]
+
+    /// Issue 11: servers that do not enforce `strict` add fields; the plan is used with the extras dropped.
+    @Test("issue 11: a plan with extra fields is used, the extras dropped")
+    func extraFieldsAreDroppedAndThePlanUsed() async {
+        let content = Self.planJSON(extra: ["shell": "rm -rf /", "confidence": .number(0.9)])
+        let provider = ScriptedLLMProvider([.answer(content)])
+        let result = await self.makePlanner(provider).plan(for: Self.critical, now: self.now)
+        #expect(result.ai == .used)
+        #expect(result.plan.source == .ai)
+        #expect(result.plan.steps == ["Restart the pool", "Verify the status"])
+        let validated = RecoveryPlanner.validate(
+            content,
+            heuristic: self.makePlanner(nil).heuristic.assess(Self.critical),
+            signals: Self.critical
+        )
+        #expect((try? validated.get())?.droppedFields == ["confidence", "shell"])
+    }
 
     @Test(arguments: Self.invalidAnswers)
     func anInvalidModelPlanYieldsTheHeuristicPlan(_ row: InvalidRow) async {

@@ -101,7 +101,8 @@ import Testing
             return start.duration(to: .now)
         }
         try await client.shutdown()
-        #expect(elapsed < .seconds(2), "took \(elapsed)")
+        // Far below anything but the 300 ms deadline, with room for a loaded machine running the suite in parallel.
+        #expect(elapsed < .seconds(4), "took \(elapsed)")
     }
 
     @Test func nothingListeningIsAConnectionFailureAtOnce() async throws {
@@ -111,7 +112,8 @@ import Testing
         await #expect(throws: SelfTestTransportError.connection) {
             try await transport.post(self.request("http://127.0.0.1:1/ask"))
         }
-        #expect(start.duration(to: .now) < .seconds(2))
+        // Below the 5 s connect timeout a retrying client would wait out, with room for a loaded machine.
+        #expect(start.duration(to: .now) < .seconds(4))
         try await client.shutdown()
     }
 }

@@ -5,7 +5,9 @@
 # and the calls the model saw. When LiteLLM's proxy installs (pip, in a venv of this script's own) it runs in
 # front of the same fake model at the same loads, side by side; otherwise that part is skipped.
 # Usage: bench/load.sh [duration-seconds] [client counts...]   (default 12 s, 200 and 1000 clients)
-# ARCANOS_BENCH_SKIP_BUILD=1 reuses the last release build; ARCANOS_BENCH_LITELLM=0 skips LiteLLM.
+# ARCANOS_BENCH_SKIP_BUILD=1 reuses the last release build; ARCANOS_BENCH_LITELLM=0 skips LiteLLM;
+# ARCANOS_BENCH_FLOOR=1 also runs bench/floor (a bare Hummingbird + AsyncHTTPClient proxy, 1,024 upstream
+# connections, 10 s deadline) at the same loads: the floor of the stack on this machine.
 # Needs wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,6 +99,20 @@ for c in "${clients[@]}"; do
 done
 status=$(curl -s "http://127.0.0.1:$port/workers/status")
 echo "provider after the runs: $(printf '%s' "$status" | python3 -c 'import json,sys; p=json.load(sys.stdin)["provider"]; print(json.dumps({"admission": p.get("admission"), "models": [{k: m.get(k) for k in ("breaker","breakerOpenings","calls","failures","overloaded")} for m in p["models"]]}))' 2>/dev/null || echo '?')"
+
+if [ "${ARCANOS_BENCH_FLOOR:-0}" = 1 ]; then
+    [ "${ARCANOS_BENCH_SKIP_BUILD:-0}" = 1 ] || swift build -c release -j 4 --package-path bench/floor >&2
+    floor_port=18081
+    FLOOR_MAX_CONNECTIONS=1024 FLOOR_DEADLINE_MS=10000 \
+        bench/floor/.build/release/ProxyFloor "$floor_port" "http://127.0.0.1:$mock_port/v1" >"$work/floor.log" 2>&1 &
+    pids+=($!)
+    floor_pid=$!
+    wait_for "http://127.0.0.1:$floor_port/ask" POST
+    echo "== floor: bare Hummingbird + AsyncHTTPClient proxy in front of the same model"
+    for c in "${clients[@]}"; do
+        run floor "http://127.0.0.1:$floor_port/ask" "$ask_body" "$c" "$floor_pid"
+    done
+fi
 
 if [ "${ARCANOS_BENCH_LITELLM:-1}" = 1 ]; then
     if [ ! -x "$venv/bin/litellm" ]; then

@@ -173,7 +173,8 @@ public final class WorkerDispatcher: Sendable {
         }
     }
 
-    static func validate(input: String) throws {
+    /// A task's text: not only whitespace, at most `NewJob.maximumInputLength` characters.
+    public static func validate(input: String) throws {
         guard !input.isBlank else {
             throw ArcanosError.invalidRequest("input must not be empty")
         }

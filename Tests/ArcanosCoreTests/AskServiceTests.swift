@@ -60,7 +60,9 @@ import Testing
         #expect(stats.degradedSince != nil)
     }
 
-    @Test(arguments: ["", "   \n", String(repeating: "x", count: 10_001)])
+    // The last: 5,001 characters of two scalars each. Lengths count scalars, as the OpenAPI document's
+    // maxLength does (issue 12).
+    @Test(arguments: ["", "   \n", String(repeating: "x", count: 10_001), String(repeating: "e\u{301}", count: 5001)])
     func rejectsInvalidPrompts(prompt: String) {
         #expect(throws: ArcanosError.self) { try AskInput(prompt: prompt) }
     }

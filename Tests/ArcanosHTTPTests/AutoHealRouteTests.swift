@@ -411,7 +411,7 @@ import Testing
             }
             #expect((second["heals"]?.array)?.count == 3)
             #expect(second["nextBefore"] == .null)
-            for bad in ["limit=0", "limit=201", "limit=x", "before=-1", "before=abc"] {
+            for bad in ["limit=0", "limit=201", "limit=x", "before=-1", "before=abc", "before=9007199254740992"] {
                 try await client.execute(uri: "/workers/heals?\(bad)", method: .get) { response in
                     #expect(response.status == .badRequest)
                 }

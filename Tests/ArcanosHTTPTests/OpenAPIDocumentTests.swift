@@ -108,15 +108,111 @@ import Testing
         }
     }
 
-    @Test func aCustomAutomationHeaderAndAPublicURLAreUsed() async throws {
+    @Test func aCustomAutomationHeaderAPublicURLAndAKeyedMetricsRouteAreUsed() async throws {
         let harness = RouterHarness(provider: nil) {
             $0.confirmation.automationHeader = "x-ops-secret"
             $0.observability.publicURL = "https://arcanos.example.com"
+            $0.observability.metricsRequireKey = true
         }
         let document = try await self.document(harness)
         #expect((document["servers"] as? [[String: Any]])?.first?["url"] as? String == "https://arcanos.example.com")
         let schemes = (document["components"] as? [String: Any])?["securitySchemes"] as? [String: [String: Any]]
         #expect(schemes?["automationSecret"]?["name"] as? String == "x-ops-secret")
+        let metrics = try #require((document["paths"] as? [String: [String: [String: Any]]])?["/metrics"]?["get"])
+        #expect(metrics["security"] as? [[String: [String]]] == [["bearerAuth": []]])
+        let unauthorized = (metrics["responses"] as? [String: Any])?["401"] as? [String: String]
+        #expect(unauthorized?["$ref"] == "#/components/responses/Unauthorized")
+        let responses = (document["components"] as? [String: Any])?["responses"] as? [String: Any]
+        #expect(responses?["Unauthorized"] != nil)
+    }
+
+    /// The routes of a served document, as `METHOD /path/{param}`, and those flagged `x-undocumented`.
+    func routes(of document: [String: Any]) throws -> (all: Set<String>, undocumented: Set<String>) {
+        let paths = try #require(document["paths"] as? [String: [String: [String: Any]]])
+        var all: Set<String> = []
+        var undocumented: Set<String> = []
+        for (path, item) in paths {
+            for (method, operation) in item {
+                all.insert("\(method.uppercased()) \(path)")
+                if operation["x-undocumented"] != nil { undocumented.insert("\(method.uppercased()) \(path)") }
+            }
+        }
+        return (all, undocumented)
+    }
+
+    @Test("The full server's router is described by the bundled document, route for route (issue 12)")
+    func theFullServerDocumentsEveryRouteItRegisters() async throws {
+        // The real wiring (`ArcanosServer`, as `arcanos serve`): every route group, metrics included. The served
+        // document lists exactly the routes its router registered, so a route added without a description in
+        // Resources/openapi.json shows up flagged, and one the file describes but nothing serves is missing.
+        let body = try await withLiveServer(environment: ["SELF_TEST_INTERVAL_MS": "0"]) { server in
+            let response = try await get(server + "/openapi.json")
+            #expect(response.status == 200)
+            return response.body
+        }
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        let served = try self.routes(of: document)
+        #expect(served.undocumented.isEmpty, "routes without a description: \(served.undocumented.sorted())")
+        let bundled = Set(OpenAPIDocument.routes(in: OpenAPIDocument.bundled).map(\.description))
+        let unbundled = served.all.subtracting(bundled).sorted()
+        let unserved = bundled.subtracting(served.all).sorted()
+        #expect(
+            served.all == bundled,
+            "registered, not in the file: \(unbundled); in the file, not served: \(unserved)"
+        )
+        for route in [
+            "GET /", "GET /health", "GET /ready", "POST /ask", "GET /ask", "GET /metrics", "GET /openapi.json",
+            "POST /confirm/tokens", "GET /workers/status", "POST /workers/heal", "GET /workers/heals",
+            "POST /workers/run/{workerId}", "POST /jobs", "GET /jobs/{id}", "POST /devops/self-test",
+        ] {
+            #expect(served.all.contains(route), "\(route) is not served")
+        }
+    }
+
+    @Test func aRegisteredRouteTheFileDoesNotDescribeIsFlagged() throws {
+        let extra = OpenAPIDocument.Route(method: "GET", path: "/dashboard.css")
+        let routes = Array(OpenAPIDocument.routes(in: OpenAPIDocument.bundled)) + [extra]
+        let document = OpenAPIDocument(routes: routes, automationHeader: "x-arcanos-automation")
+        #expect(document.undocumentedRoutes == [extra])
+        let data = try JSONEncoder().encode(document.json(serverURL: "http://127.0.0.1"))
+        let served = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(try self.routes(of: served).undocumented == ["GET /dashboard.css"])
+    }
+
+    /// A component schema of the bundled document.
+    func bundledSchema(_ name: String) throws -> [String: Any] {
+        let data = try JSONEncoder().encode(OpenAPIDocument.bundled)
+        let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]]
+        return try #require(schemas?[name], "no schema \(name)")
+    }
+
+    func matches(_ pattern: String, _ text: String) throws -> Bool {
+        let expression = try NSRegularExpression(pattern: pattern)
+        return expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    @Test func theDocumentStatesTheLimitsTheServerEnforces() throws {
+        let workerID = try self.bundledSchema("WorkerID")
+        #expect(workerID["maxLength"] as? Int == WorkerID.maximumLength)
+        let idPattern = try #require(workerID["pattern"] as? String)
+        for id in ["a", "arcanos-core", "worker.queue", "A_9", ".hidden", "a/b", "a b", "é", "a..b", ".."] {
+            #expect(try self.matches(idPattern, id) == (WorkerID.problem(with: id) == nil), "worker id \(id)")
+        }
+        let job = try #require(try self.bundledSchema("JobRequest")["properties"] as? [String: [String: Any]])
+        #expect(job["input"]?["maxLength"] as? Int == NewJob.maximumInputLength)
+        #expect(job["input"]?["type"] as? String == "string")
+        let ask = try #require(try self.bundledSchema("AskRequest")["properties"] as? [String: [String: Any]])
+        #expect(ask["prompt"]?["maxLength"] as? Int == AskInput.maximumPromptLength)
+        // "Not only whitespace" as the server reads it.
+        let textPattern = try #require(ask["prompt"]?["pattern"] as? String)
+        for text in ["x", " x ", " ", "\t\n", "\u{00A0}", "\u{200B}", "\u{3000}", "\u{85}", "\u{1C}", "\u{2028}"] {
+            #expect(try self.matches(textPattern, text) == !text.isBlank, "text \(text.unicodeScalars.map(\.value))")
+        }
+        let heal = try self.bundledSchema("HealRequest")
+        #expect(heal["additionalProperties"] as? Bool == false)
+        let healFields = try #require(heal["properties"] as? [String: Any])
+        #expect(Set(healFields.keys) == Set(HealRequest.allowedKeys))
     }
 
     @Test func theRealBodiesMatchTheirSchemas() async throws {

@@ -149,6 +149,10 @@ import Testing
         ("/workers/run/echo", #"{}"#, .badRequest, "invalid_request"),
         ("/workers/run/echo", #"{"input":42}"#, .badRequest, "invalid_request"),
         ("/workers/run/echo", #"{"input":"   "}"#, .badRequest, "invalid_request"),
+        // Every name sent must hold a valid task, as the OpenAPI document says (issue 12).
+        ("/workers/run/echo", #"{"input":null,"prompt":"x"}"#, .badRequest, "invalid_request"),
+        ("/workers/run/echo", #"{"input":"x","text":"  "}"#, .badRequest, "invalid_request"),
+        ("/workers/run/" + String(repeating: "a", count: 65), #"{"input":"x"}"#, .badRequest, "invalid_request"),
         ("/workers/run/echo", #"not json"#, .badRequest, "invalid_request"),
     ])
     func badRunRequestsGetAClear4xx(
@@ -260,6 +264,7 @@ import Testing
         (#"{"worker":"../etc","input":"x"}"#, .badRequest),
         (#"{"worker":"echo"}"#, .badRequest),
         (#"{"worker":"echo","input":["x"]}"#, .badRequest),
+        (#"{"worker":"echo","input":null}"#, .badRequest),
         (#"[]"#, .badRequest),
     ])
     func badJobRequestsGetAClear4xx(_ body: String, _ status: HTTPResponse.Status) async throws {

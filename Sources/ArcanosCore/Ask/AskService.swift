@@ -138,15 +138,16 @@ public struct AskInput: Sendable, Hashable {
     public var prompt: String
     public var sessionId: String?
 
-    /// Validates the prompt: 1…10000 characters, not only whitespace.
+    /// Validates the prompt: 1…10000 characters, not only whitespace. Characters are Unicode scalars, as
+    /// JSON Schema's `maxLength` counts them (the OpenAPI document states these limits).
     public init(prompt: String, sessionId: String? = nil) throws {
         guard !prompt.isBlank else {
             throw ArcanosError.invalidRequest("prompt must not be empty")
         }
-        guard prompt.count <= Self.maximumPromptLength else {
+        guard prompt.unicodeScalars.count <= Self.maximumPromptLength else {
             throw ArcanosError.invalidRequest("prompt must be at most \(Self.maximumPromptLength) characters")
         }
-        if let sessionId, sessionId.count > 200 {
+        if let sessionId, sessionId.unicodeScalars.count > 200 {
             throw ArcanosError.invalidRequest("sessionId must be at most 200 characters")
         }
         self.prompt = prompt

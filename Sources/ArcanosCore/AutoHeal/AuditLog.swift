@@ -30,6 +30,8 @@ public struct HealAuditPage: Sendable, Hashable, Codable {
 
     public static let defaultLimit = 20
     public static let maximumLimit = 200
+    /// The largest `before`: the largest integer a JSON number holds exactly (2^53 − 1), as `nextBefore` is one.
+    public static let maximumCursor: Int64 = 9_007_199_254_740_991
 }
 
 /// Everything about one heal request: who, the plan, the decision, what ran and whether it worked.

@@ -173,11 +173,13 @@ public final class WorkerDispatcher: Sendable {
         }
     }
 
-    static func validate(input: String) throws {
+    /// A task's text: not only whitespace, at most `NewJob.maximumInputLength` characters (Unicode scalars, as
+    /// JSON Schema's `maxLength` counts them).
+    public static func validate(input: String) throws {
         guard !input.isBlank else {
             throw ArcanosError.invalidRequest("input must not be empty")
         }
-        guard input.count <= NewJob.maximumInputLength else {
+        guard input.unicodeScalars.count <= NewJob.maximumInputLength else {
             throw ArcanosError.invalidRequest("input must be at most \(NewJob.maximumInputLength) characters")
         }
     }

@@ -113,7 +113,7 @@ struct AutoHealController {
         }
         var before: Int64?
         if let text = parameters["before"] {
-            guard let value = Int64(text), value > 0 else {
+            guard let value = Int64(text), (1...HealAuditPage.maximumCursor).contains(value) else {
                 throw ArcanosError.invalidRequest("before must be a positive integer (a nextBefore value)")
             }
             before = value

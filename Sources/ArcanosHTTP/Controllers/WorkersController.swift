@@ -49,11 +49,30 @@ struct WorkersController {
     }
 }
 
-/// `{input}`, `{prompt}` or `{text}`: the task, under whichever name the caller uses.
+/// `{input}`, `{prompt}` or `{text}`: the task, under whichever name the caller uses (input first). Each name
+/// sent must hold a valid task, null included, as the OpenAPI document states.
 struct WorkerRunRequest: Decodable {
     var input: String?
     var prompt: String?
     var text: String?
+
+    enum CodingKeys: String, CodingKey {
+        case input, prompt, text
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        // `decode`, not `decodeIfPresent`: a null is a wrong type here, not an absent name.
+        func field(_ key: CodingKeys) throws -> String? {
+            guard container.contains(key) else { return nil }
+            let value = try container.decode(String.self, forKey: key)
+            try WorkerDispatcher.validate(input: value)
+            return value
+        }
+        self.input = try field(.input)
+        self.prompt = try field(.prompt)
+        self.text = try field(.text)
+    }
 
     func task() throws -> String {
         guard let task = self.input ?? self.prompt ?? self.text else {

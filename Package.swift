@@ -76,6 +76,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The dashboard's page, stylesheet and script, served as they are.
+            resources: [.copy("Dashboard/Assets")],
             swiftSettings: swiftSettings
         ),
         .target(

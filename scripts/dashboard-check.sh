@@ -14,6 +14,10 @@ CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 WORK=$(mktemp -d)
 # A private copy: a build running meanwhile may relink the original.
 cp "$BIN" "$WORK/arcanos"
+# The dashboard's files are in the resource bundles beside the binary; the copy reads them from beside itself.
+for bundle in "$(dirname "$BIN")"/*.resources; do
+    [[ -d "$bundle" ]] && cp -R "$bundle" "$WORK/"
+done
 BIN="$WORK/arcanos"
 pids=()
 cleanup() {

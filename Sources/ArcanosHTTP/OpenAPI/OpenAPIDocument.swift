@@ -339,9 +339,33 @@ extension OpenAPIDocument {
                 "operationId": "getDashboard",
                 "summary": "Operator dashboard",
                 "description":
-                    "A self-contained HTML page showing live status, with plan and heal buttons that use the operator's key.",
+                    "An HTML page (with its own stylesheet and script) showing live status, with plan and heal buttons that use the operator's key.",
                 "responses": [
                     "200": ["description": "The page.", "content": ["text/html": ["schema": ["type": "string"]]]]
+                ],
+            ]
+        ),
+        "GET /dashboard.css": Operation(
+            access: .public,
+            json: [
+                "operationId": "getDashboardStylesheet",
+                "summary": "Dashboard stylesheet",
+                "description": "The stylesheet the dashboard page links (its CSP allows no inline style).",
+                "responses": [
+                    "200": ["description": "The stylesheet.", "content": ["text/css": ["schema": ["type": "string"]]]]
+                ],
+            ]
+        ),
+        "GET /dashboard.js": Operation(
+            access: .public,
+            json: [
+                "operationId": "getDashboardScript",
+                "summary": "Dashboard script",
+                "description": "The script the dashboard page runs (its CSP allows no inline script).",
+                "responses": [
+                    "200": [
+                        "description": "The script.", "content": ["text/javascript": ["schema": ["type": "string"]]],
+                    ]
                 ],
             ]
         ),

@@ -105,7 +105,11 @@ public struct Redactor: Sendable {
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
-            throw ArcanosError(.internalError, "Document is not JSON and cannot be redacted; not written", underlying: error)
+            throw ArcanosError(
+                .internalError,
+                "Document is not JSON and cannot be redacted; not written",
+                underlying: error
+            )
         }
         let redacted = self.redactKeepingShape(value, named: nil)
         guard redacted != value else { return data }

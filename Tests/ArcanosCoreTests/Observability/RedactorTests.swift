@@ -101,7 +101,9 @@ import Testing
         let clean = try encoder.encode(JSONValue.object(["status": "ok"]))
         #expect(try self.redactor.redactDocument(clean) == clean)
         // Bytes it cannot read are refused, never passed through unredacted.
-        #expect(throws: ArcanosError.self) { try self.redactor.redactDocument(Data("not json sk-live-abcdefghijklmnop".utf8)) }
+        #expect(throws: ArcanosError.self) {
+            try self.redactor.redactDocument(Data("not json sk-live-abcdefghijklmnop".utf8))
+        }
     }
 
     struct Record: Codable, Equatable {

@@ -225,7 +225,7 @@ import Testing
                 #expect(response.headers[.location] == "/jobs/\(id)")
                 return id
             }
-            await harness.events.waitFor { if case .jobFinished(_, id, .succeeded) = $0 { true } else { false } }
+            try await harness.events.waitFor { if case .jobFinished(_, id, .succeeded) = $0 { true } else { false } }
             try await client.execute(uri: "/jobs/\(id)", method: .get) { response in
                 #expect(response.status == .ok)
                 let job = Self.object(response)
@@ -246,7 +246,7 @@ import Testing
                 headers: Self.confirmed,
                 body: Self.body(#"{"worker":"broken","input":"x"}"#)
             ) { response in try #require(Self.object(response)["id"] as? String) }
-            await harness.events.waitFor { if case .jobFinished(_, id, .failed) = $0 { true } else { false } }
+            try await harness.events.waitFor { if case .jobFinished(_, id, .failed) = $0 { true } else { false } }
             try await client.execute(uri: "/jobs/\(id)", method: .get) { response in
                 let job = Self.object(response)
                 #expect(job["status"] as? String == "failed" && job["attempts"] as? Int == 3)
@@ -305,8 +305,8 @@ import Testing
         let harness = Harness()
         #expect(await WorkerPoolReadiness(pool: harness.supervisor).notReadyReasons() == ["worker pool not started"])
         try await harness.makeApplication().test(.router) { client in
-            await harness.events.waitFor { if case .poolStarted = $0 { true } else { false } }
-            await harness.events.waitFor(2) { if case .workerStarted = $0 { true } else { false } }
+            try await harness.events.waitFor { if case .poolStarted = $0 { true } else { false } }
+            try await harness.events.waitFor(2) { if case .workerStarted = $0 { true } else { false } }
             try await client.execute(uri: "/ready", method: .get) { response in
                 #expect(response.status == .ok)
             }

@@ -356,13 +356,11 @@ import Testing
             )
             let jobID = try #require(run.json["jobId"] as? String)
             // Sweeps run every 300 ms here: the job goes within a few of them, not at once.
-            let deadline = ContinuousClock.now + .seconds(10)
-            var status = try await get(server + "/jobs/\(jobID)").status
-            while status == 200, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(100))
-                status = try await get(server + "/jobs/\(jobID)").status
+            try await Condition.wait("the job is swept", within: .seconds(10), every: .milliseconds(100)) {
+                let status = try await get(server + "/jobs/\(jobID)").status
+                #expect(status == 200 || status == 404)
+                return status == 404
             }
-            #expect(status == 404)
         }
     }
 }

@@ -95,7 +95,9 @@ public final class EventLog<Event: Sendable>: Sendable {
             guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
             let waiter = state.waiters.remove(at: index)
             let matched = state.events.filter(waiter.predicate).count
-            return (waiter, Timeout(expected: waiter.count, matched: matched, deadline: deadline, recorded: state.events))
+            return (
+                waiter, Timeout(expected: waiter.count, matched: matched, deadline: deadline, recorded: state.events)
+            )
         }
         if let (waiter, timeout) = expired { waiter.continuation.resume(throwing: timeout) }
     }

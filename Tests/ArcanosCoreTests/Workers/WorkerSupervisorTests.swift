@@ -310,7 +310,9 @@ struct WorkerSupervisorTests {
             #expect(overdue <= .seconds(1), "detected within one heartbeat of the deadline")
             try await harness.events.waitFor(where: harness.started("arcanos-worker-1", incarnation: 2))
             // The old worker's task ends only once its process group is gone: long before `sleep 30` would.
-            try await harness.events.waitFor { if case .workerStopped("arcanos-worker-1", 1) = $0 { true } else { false } }
+            try await harness.events.waitFor {
+                if case .workerStopped("arcanos-worker-1", 1) = $0 { true } else { false }
+            }
             #expect(killedAt.duration(to: .now) < .seconds(10))
             try await harness.waitForJobs(1, .failed)
             let stored = try #require(try await harness.store.job(id: job.id))

@@ -76,7 +76,13 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Resources/openapi.json")],
+            // The contract and the dashboard, compiled into the binary: nothing to install beside it.
+            resources: [
+                .embedInCode("Resources/openapi.json"),
+                .embedInCode("Dashboard/Assets/dashboard.html"),
+                .embedInCode("Dashboard/Assets/dashboard.css"),
+                .embedInCode("Dashboard/Assets/dashboard.js"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -17,10 +17,8 @@ PORT=${ARCANOS_CHECK_PORT:-18080}
 MOCK_PORT=${ARCANOS_CHECK_MOCK_PORT:-19090}
 KEY=ci-operator-key
 WORK=$(mktemp -d)
-# A private copy: a build running meanwhile may relink the original. The resource bundles (the OpenAPI
-# document) go beside it, as in an installation.
+# A private copy: a build running meanwhile may relink the original.
 cp "$BIN" "$WORK/arcanos"
-cp -R "$(dirname "$BIN")"/*.resources "$WORK/"
 BIN="$WORK/arcanos"
 pids=()
 cleanup() {

@@ -6,11 +6,13 @@ import GRDB
 /// as JSON; the columns that lists filter or sort on are kept beside it.
 public final class SQLiteHealAuditLog: AuditLog {
     private let writer: any DatabaseWriter
+    private let redactor: Redactor
 
     /// Uses `writer` (the database the job store opened, or an in-memory queue in tests) after adding the
     /// audit's own migrations; they are named `heal-audit-*` so they never collide with other tables' ones.
-    public init(writer: any DatabaseWriter) throws {
+    public init(writer: any DatabaseWriter, redactor: Redactor = .standard) throws {
         self.writer = writer
+        self.redactor = redactor
         try Self.migrator.migrate(writer)
     }
 
@@ -47,7 +49,13 @@ public final class SQLiteHealAuditLog: AuditLog {
     @discardableResult
     public func append(_ record: HealAuditRecord) async throws -> HealAuditRecord {
         // Persisted records go through the one redactor (secrets, tokens, prompt text past 120 characters).
-        var record = (try? Redactor.standard.redact(record)) ?? record
+        // One it cannot redact is not stored: the caller logs the failed append, the record stays off disk.
+        var record = record
+        do {
+            record = try self.redactor.redact(record)
+        } catch {
+            throw ArcanosError(.internalError, "Heal audit record could not be redacted; not stored", underlying: error)
+        }
         record.sequence = nil
         let json = String(decoding: try Self.encoder.encode(record), as: UTF8.self)
         let stored = record

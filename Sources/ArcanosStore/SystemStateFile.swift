@@ -21,7 +21,7 @@ public struct SystemStateFile: SystemStateStorage {
     /// Writes `data` after the one redactor went over it: a key, a secret or a long prompt that reached the
     /// document never reaches the disk.
     public func write(_ data: Data) throws {
-        try AtomicFile.write(Redactor.standard.redactDocument(data), to: self.path)
+        try AtomicFile.write(try Redactor.standard.redactDocument(data), to: self.path)
     }
 
     public func quarantine(now: Date) throws -> String {

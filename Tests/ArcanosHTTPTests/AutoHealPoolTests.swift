@@ -113,7 +113,7 @@ import Testing
 
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            await poolEvents.waitFor { if case .poolStarted = $0 { true } else { false } }
+            try await poolEvents.waitFor { if case .poolStarted = $0 { true } else { false } }
             for index in 0..<200 {
                 _ = try await store.enqueue(
                     NewJob(worker: "arcanos", input: "job \(index)", maxAttempts: 3),
@@ -136,8 +136,8 @@ import Testing
                             }
                         }
                     }
-                    await healEvents.waitFor(1) { $0 == .restartStarted }
-                    await healEvents.waitFor(7) { $0 == .restartJoined }
+                    try await healEvents.waitFor(1) { $0 == .restartStarted }
+                    try await healEvents.waitFor(7) { $0 == .restartJoined }
                     _ = pool.gate.resolve(())
                     var bodies: [JSONValue] = []
                     for try await body in requests { bodies.append(body) }
@@ -147,7 +147,7 @@ import Testing
                 #expect(bodies.filter { $0[path: "execution.shared"]?.bool == false }.count == 1)
             }
             // Every job still completes exactly once after the swap.
-            await poolEvents.waitFor(200) {
+            try await poolEvents.waitFor(200) {
                 if case .jobFinished(_, _, .succeeded) = $0 { true } else { false }
             }
             let (runtime, supervisorStatus) = supervisor.status(now: Date())

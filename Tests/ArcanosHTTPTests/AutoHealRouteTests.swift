@@ -279,8 +279,8 @@ import Testing
                     }
                 }
                 // Every request is inside the restart before it is allowed to finish.
-                await harness.events.waitFor(1) { $0 == .restartStarted }
-                await harness.events.waitFor(7) { $0 == .restartJoined }
+                try await harness.events.waitFor(1) { $0 == .restartStarted }
+                try await harness.events.waitFor(7) { $0 == .restartJoined }
                 harness.pool.releaseRestarts()
                 var bodies: [JSONValue] = []
                 for try await body in group { bodies.append(body) }

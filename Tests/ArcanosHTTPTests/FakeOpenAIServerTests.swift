@@ -18,8 +18,8 @@ import Testing
             try await post("http://127.0.0.1:\(port)/v1/chat/completions", json: #"{"messages":[]}"#)
         }
         // The request is held once the fake has counted it.
-        while fake.requestCount == 0 {
-            try await Task.sleep(for: .milliseconds(10))
+        try await Condition.wait("the fake holds the request", within: .seconds(10), every: .milliseconds(10)) {
+            fake.requestCount > 0
         }
         let start = ContinuousClock.now
         await group.triggerGracefulShutdown()

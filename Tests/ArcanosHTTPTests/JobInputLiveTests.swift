@@ -1,3 +1,4 @@
+import ArcanosTesting
 import Foundation
 import Testing
 
@@ -16,14 +17,12 @@ import Testing
             )
             #expect(accepted.status == 202, "\(accepted.body)")
             let id = try #require(accepted.json["id"] as? String)
-            let deadline = ContinuousClock.now + .seconds(20)
-            var job = try await get(server + "/jobs/\(id)")
-            while job.json["status"] as? String != "succeeded", ContinuousClock.now < deadline {
-                #expect(job.json["status"] as? String != "failed", "\(job.body)")
-                try await Task.sleep(for: .milliseconds(50))
-                job = try await get(server + "/jobs/\(id)")
+            try await Condition.wait("the job finishes", within: .seconds(20)) {
+                let status = try await get(server + "/jobs/\(id)").json["status"] as? String
+                return status == "succeeded" || status == "failed"
             }
-            #expect(job.json["status"] as? String == "succeeded")
+            let job = try await get(server + "/jobs/\(id)")
+            #expect(job.json["status"] as? String == "succeeded", "\(job.body)")
             // `tr a-z A-Z` leaves every byte but the letters alone: before the fix the store cut at the NUL.
             #expect(job.json["result"] as? String == "ABC\u{0}DEF\u{1}\u{1B}[0M\tGHI\u{7F}")
         }

@@ -42,6 +42,7 @@ import Testing
         #expect(documented == registered)
         for route in [
             "GET /health", "GET /ready", "POST /ask", "GET /ask", "GET /metrics", "GET /openapi.json", "GET /",
+            "GET /dashboard.css", "GET /dashboard.js",
         ] {
             #expect(registered.contains(route), "\(route) is not registered")
         }

@@ -125,9 +125,8 @@ struct SeededGenerator: RandomNumberGenerator {
                 "ARCANOS_AUTOMATION_SECRET": "fuzz-automation-secret-0123456789",
             ]
             try await withLiveServer(environment: environment) { server in
-                let readyBy = ContinuousClock.now + .seconds(20)
-                while try await get(server + "/ready").status != 200, ContinuousClock.now < readyBy {
-                    try await Task.sleep(for: .milliseconds(50))
+                try await Condition.wait("the server is ready", within: .seconds(20)) {
+                    try await get(server + "/ready").status == 200
                 }
                 var generator = SeededGenerator(state: Self.seed)
                 let stopAt = ContinuousClock.now + .seconds(60)

@@ -25,4 +25,18 @@ import Testing
         #expect(page.heals.first?.plan.steps == record.plan.steps)
         #expect(page.heals.first?.caller.principal == record.caller.principal)
     }
+
+    /// Fails closed: a record the redactor cannot turn back into a record is refused, never stored as it was.
+    @Test func aRecordThatCannotBeRedactedIsNotStored() async throws {
+        let queue = try DatabaseQueue()
+        // `outcome` as a secret name: its enum value becomes "[redacted]", which no longer decodes.
+        let log = try SQLiteHealAuditLog(writer: queue, redactor: Redactor(additionalSecretNames: ["outcome"]))
+        var record = AuditLogContract.sampleRecord(index: 1, at: Date())
+        record.outcomeDetail = "retry with api_key=supersecretvalue"
+        let error = await #expect(throws: ArcanosError.self) { try await log.append(record) }
+        #expect(error?.code == .internalError)
+        let rows = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heal_audit") }
+        #expect(rows == 0)
+        #expect(try await log.list(limit: 10, before: nil).heals.isEmpty)
+    }
 }

@@ -23,4 +23,16 @@ import Testing
         #expect(value["status"] == "degraded")
         #expect(value["config"]?["apiKey"] == .string(Redactor.placeholder))
     }
+
+    /// Fails closed: bytes the redactor cannot read are not written, and the file keeps what it had.
+    @Test func bytesThatCannotBeRedactedAreNotWritten() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("arcanos-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = SystemStateFile(directory: directory.path)
+        try file.write(Data(#"{"status":"running"}"#.utf8))
+        #expect(throws: ArcanosError.self) { try file.write(Data("status=running key=sk-live-abcdefghijklmnop".utf8)) }
+        let kept = String(decoding: try #require(try file.read()), as: UTF8.self)
+        #expect(kept == #"{"status":"running"}"#)
+    }
 }

@@ -98,15 +98,24 @@ public struct Redactor: Sendable {
     }
 
     /// Redacts a JSON document about to be written to a file (`systemState.json`, `logs/healthcheck.json`),
-    /// keeping its shape and the files' formatting (sorted keys, pretty printed, final newline). Bytes that are
-    /// not JSON are returned unchanged.
-    public func redactDocument(_ data: Data) -> Data {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else { return data }
+    /// keeping its shape and the files' formatting (sorted keys, pretty printed, final newline). Fails closed:
+    /// bytes that are not JSON cannot be checked, so they throw rather than reach the disk as they are.
+    public func redactDocument(_ data: Data) throws -> Data {
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw ArcanosError(
+                .internalError,
+                "Document is not JSON and cannot be redacted; not written",
+                underlying: error
+            )
+        }
         let redacted = self.redactKeepingShape(value, named: nil)
         guard redacted != value else { return data }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        guard var output = try? encoder.encode(redacted) else { return data }
+        var output = try encoder.encode(redacted)
         output.append(0x0A)
         return output
     }

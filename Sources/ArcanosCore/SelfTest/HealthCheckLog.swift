@@ -2,66 +2,66 @@ import Foundation
 import Logging
 
 /// `logs/healthcheck.json` in `ARCANOS_DATA_DIR`: `{updatedAt, history[]}`, the latest self-test results,
-/// oldest first, at most `limit` of them. Written whole and atomically through a `SystemStateStorage` (the same
-/// temporary-file-fsync-rename as `systemState.json`); a document that is not such an object is moved aside
-/// and rebuilt from the new results.
+/// oldest first, at most `limit` of them. Read and written through `DocumentFile`, like `systemState.json`
+/// (whole and atomically); a document that is not such an object is moved aside and rebuilt from the new
+/// results.
 public struct HealthCheckLog: Sendable {
     public static let relativePath = "logs/healthcheck.json"
     public static let defaultLimit = 20
 
-    private let storage: any SystemStateStorage
+    private let file: DocumentFile<HealthCheckDocument>
     private let limit: Int
-    private let logger: Logger
 
     public init(storage: any SystemStateStorage, limit: Int = Self.defaultLimit, logger: Logger) {
         precondition(limit >= 1)
-        self.storage = storage
+        self.file = DocumentFile(
+            storage: storage,
+            logger: logger,
+            corruptionMessage: "health check log corrupted: moved aside and rebuilt"
+        )
         self.limit = limit
-        self.logger = logger
     }
 
     /// Appends `results`, keeps the newest `limit` entries and writes the document. Returns the history written.
     /// Entries already in the file are kept as they are, whatever their shape: only the envelope must be valid.
     @discardableResult
     public func append(_ results: [SelfTestResult], now: Date) throws -> [JSONValue] {
-        var document = try self.read(now: now)
-        var history: [JSONValue] = []
-        if case .array(let existing)? = document["history"] { history = existing }
+        var document = try self.file.read(now: now) ?? HealthCheckDocument()
         for result in results {
-            history.append(try Self.jsonValue(result))
+            document.history.append(try Self.jsonValue(result))
         }
-        history = Array(history.suffix(self.limit))
-        document["history"] = .array(history)
-        document["updatedAt"] = .string(now.iso8601Milliseconds)
-        try self.storage.write(try Self.encode(document))
-        return history
-    }
-
-    private func read(now: Date) throws -> [String: JSONValue] {
-        guard let data = try self.storage.read() else { return [:] }
-        if let value = try? JSONDecoder().decode(JSONValue.self, from: data), case .object(let object) = value {
-            switch object["history"] {
-            case nil, .array?: return object
-            default: break
-            }
-        }
-        let movedTo = try self.storage.quarantine(now: now)
-        self.logger.warning(
-            "health check log corrupted: moved aside and rebuilt",
-            metadata: ["error.code": "\(ArcanosError.Code.stateCorrupted.rawValue)", "state.quarantined": "\(movedTo)"]
-        )
-        return [:]
+        document.history = Array(document.history.suffix(self.limit))
+        document.members["updatedAt"] = .string(now.iso8601Milliseconds)
+        try self.file.write(document)
+        return document.history
     }
 
     static func jsonValue(_ result: SelfTestResult) throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: try SelfTestSummary.encoder.encode(result))
     }
+}
 
-    static func encode(_ document: [String: JSONValue]) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        var data = try encoder.encode(JSONValue.object(document))
-        data.append(0x0A)
-        return data
+/// `logs/healthcheck.json`: `history`, an array of entries kept whatever their shape, and every other member
+/// (`updatedAt`) as it is. Anything but an object whose `history` is absent or an array does not decode.
+public struct HealthCheckDocument: Codable, Sendable, Equatable {
+    public var history: [JSONValue] = []
+    public var members: [String: JSONValue] = [:]
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        var object = try [String: JSONValue](from: decoder)
+        switch object.removeValue(forKey: "history") {
+        case nil: break
+        case .array(let history)?: self.history = history
+        default: throw ArcanosError(.stateCorrupted, "\(HealthCheckLog.relativePath): history is not an array")
+        }
+        self.members = object
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var object = self.members
+        object["history"] = .array(self.history)
+        try object.encode(to: encoder)
     }
 }

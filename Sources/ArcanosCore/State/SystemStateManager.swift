@@ -2,7 +2,8 @@ import Foundation
 import Logging
 
 /// The one writer of `systemState.json` (DESIGN §9): merges under this actor, atomic writes, `lastSync`
-/// stamped on every write, keys it does not know kept as they are. A corrupt or non-object document is
+/// and `schemaVersion` stamped on every write, keys it does not know kept as they are. The file is a
+/// `SystemStateDocument` read and written through `DocumentFile`: a corrupt or non-object document is
 /// moved aside (`systemState.json.corrupt-<timestamp>`) and replaced by defaults: heal, don't crash.
 ///
 /// The document is re-read before every change, so keys written by someone else (an operator's editor,
@@ -10,9 +11,8 @@ import Logging
 public actor SystemStateManager {
     public static let fileName = "systemState.json"
 
-    private let storage: any SystemStateStorage
+    private let file: DocumentFile<SystemStateDocument>
     private let version: String
-    private let logger: Logger
     private let now: @Sendable () -> Date
     /// The last document read or written.
     private var document: [String: JSONValue] = [:]
@@ -23,9 +23,12 @@ public actor SystemStateManager {
         logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.storage = storage
+        self.file = DocumentFile(
+            storage: storage,
+            logger: logger,
+            corruptionMessage: "state file corrupted: moved aside and replaced by defaults"
+        )
         self.version = version
-        self.logger = logger
         self.now = now
     }
 
@@ -82,22 +85,16 @@ public actor SystemStateManager {
         }
         change(&document)
         document["lastSync"] = .string(self.now().iso8601Milliseconds)
-        try self.storage.write(try Self.encode(document))
-        self.document = document
-        return document
+        document["schemaVersion"] = .number(Double(SystemStateDocument.currentSchemaVersion))
+        // A change that gave a known member the wrong type throws here, before anything is written.
+        let written = try SystemStateDocument(object: document)
+        try self.file.write(written)
+        self.document = written.object
+        return self.document
     }
 
     private func read() throws -> [String: JSONValue] {
-        guard let data = try self.storage.read() else { return [:] }
-        if let value = try? JSONDecoder().decode(JSONValue.self, from: data), case .object(let object) = value {
-            return object
-        }
-        let movedTo = try self.storage.quarantine(now: self.now())
-        self.logger.warning(
-            "state file corrupted: moved aside and replaced by defaults",
-            metadata: ["error.code": "\(ArcanosError.Code.stateCorrupted.rawValue)", "state.quarantined": "\(movedTo)"]
-        )
-        return [:]
+        try self.file.read(now: self.now())?.object ?? [:]
     }
 
     static func deepMerge(_ base: [String: JSONValue], _ patch: [String: JSONValue]) -> [String: JSONValue] {
@@ -127,13 +124,5 @@ public actor SystemStateManager {
             object[key] = .object(Self.setting(value, at: path.dropFirst(), in: child))
         }
         return object
-    }
-
-    static func encode(_ document: [String: JSONValue]) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        var data = try encoder.encode(JSONValue.object(document))
-        data.append(0x0A)
-        return data
     }
 }

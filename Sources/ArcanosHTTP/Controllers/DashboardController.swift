@@ -2,28 +2,35 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// `GET /`: the operator dashboard, one self-contained HTML page (`DashboardPage`). It holds no data of its
-/// own: its script reads the public routes and sends the operator's key, typed into the page, on the others.
+/// `GET /`, `GET /dashboard.css`, `GET /dashboard.js`: the operator dashboard (`DashboardAssets`), served as
+/// the files are. It holds no data of its own: its script reads the public routes and sends the operator's
+/// key, typed into the page, on the others.
 struct DashboardController {
+    /// Only this origin's files run or style the page: no inline script or style, nothing from elsewhere, and
+    /// no other site may frame it.
+    static let contentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src data:; "
+        + "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+    var assets: DashboardAssets = .bundled
+
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.get("/", use: self.page)
+        for asset in self.assets.assets {
+            router.get(RouterPath(asset.path)) { _, _ in Self.response(asset) }
+        }
     }
 
-    @Sendable
-    func page(_ request: Request, context: AppRequestContext) async throws -> Response {
+    static func response(_ asset: DashboardAssets.Asset) -> Response {
         Response(
             status: .ok,
             headers: [
-                .contentType: "text/html; charset=utf-8",
+                .contentType: asset.contentType,
                 .cacheControl: "no-store",
-                // Everything is inline; nothing may load from elsewhere, and no other site may frame the page.
-                .contentSecurityPolicy:
-                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
-                    + "img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+                .contentSecurityPolicy: Self.contentSecurityPolicy,
                 .xContentTypeOptions: "nosniff",
                 .referrerPolicy: "no-referrer",
             ],
-            body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html))
+            body: .init(byteBuffer: asset.body)
         )
     }
 }

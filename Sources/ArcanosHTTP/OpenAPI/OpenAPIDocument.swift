@@ -22,14 +22,12 @@ public struct OpenAPIDocument: Sendable {
         public var description: String { "\(self.method) \(self.path)" }
     }
 
-    /// `Resources/openapi.json` as written: every route the server can register.
+    /// `Resources/openapi.json` as written (compiled into the binary): every route the server can register.
     public static let bundled: JSONValue = {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
-            let data = try? Data(contentsOf: url),
-            let document = try? JSONDecoder().decode(JSONValue.self, from: data)
+        guard let document = try? JSONDecoder().decode(JSONValue.self, from: Data(PackageResources.openapi_json))
         else {
-            // A packaging defect, not a runtime condition: the file is part of the target and tested.
-            fatalError("the bundled openapi.json is missing or is not JSON")
+            // A build defect, not a runtime condition: the file is part of the target and tested.
+            preconditionFailure("the bundled openapi.json is not JSON")
         }
         return document
     }()

@@ -104,4 +104,38 @@ import Testing
         #expect(counters.count == 100)
         #expect(slots.count == 100)
     }
+
+    @Test func aFileWithoutSchemaVersionLoadsAndIsStampedWithTheCurrentOne() async throws {
+        let legacy = #"{"status":"degraded","version":"0.9","workers":{"lastHeal":{"planId":"p1"}},"lastSync":"old"}"#
+        let storage = InMemorySystemStateStorage(contents: legacy)
+        let manager = self.makeManager(storage)
+        #expect(try await manager.value(at: ["workers", "lastHeal", "planId"]) == "p1")
+        #expect(try await manager.value(at: ["schemaVersion"]) == 0)
+        try await manager.load()
+        let document = try self.stored(storage)
+        #expect(document["schemaVersion"] == .number(Double(SystemStateDocument.currentSchemaVersion)))
+        #expect(document["status"] == "degraded" && document["version"] == "0.9")
+        #expect(document["workers"] == ["lastHeal": ["planId": "p1"]])
+        #expect(storage.quarantined.isEmpty)
+        let typed = try JSONDecoder().decode(SystemStateDocument.self, from: Data(try #require(storage.contents).utf8))
+        #expect(typed.schemaVersion == 1 && typed.status == "degraded" && typed.lastSync == "2027-01-15T08:00:00.000Z")
+        #expect(typed.members.keys.sorted() == ["workers"])
+    }
+
+    @Test(arguments: [#"{"status":5}"#, #"{"version":["1"]}"#, #"{"schemaVersion":"one"}"#, #"{"lastSync":null}"#])
+    func aKnownMemberOfTheWrongTypeIsQuarantined(_ contents: String) async throws {
+        let storage = InMemorySystemStateStorage(contents: contents)
+        let document = try await self.makeManager(storage).load()
+        #expect(storage.quarantined.values.first == Data(contents.utf8))
+        #expect(document["status"] == "running" && document["version"] == "1.2.3")
+    }
+
+    @Test func aChangeThatBreaksAKnownMemberIsRefusedAndNothingIsWritten() async throws {
+        let storage = InMemorySystemStateStorage()
+        let manager = self.makeManager(storage)
+        try await manager.load()
+        let before = storage.contents
+        await #expect(throws: ArcanosError.self) { try await manager.merge(["status": 5]) }
+        #expect(storage.contents == before)
+    }
 }

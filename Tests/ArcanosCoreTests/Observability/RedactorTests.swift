@@ -90,7 +90,7 @@ import Testing
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let data = try encoder.encode(document)
-        let redacted = self.redactor.redactDocument(data)
+        let redacted = try self.redactor.redactDocument(data)
         let text = String(decoding: redacted, as: UTF8.self)
         #expect(!text.contains("sk-live") && text.hasSuffix("\n") && text.contains("\n  \""))
         let value = try JSONDecoder().decode(JSONValue.self, from: redacted)
@@ -99,8 +99,11 @@ import Testing
         #expect(value["selfTest"]?["results"] != nil)
         // A clean document is written as it came.
         let clean = try encoder.encode(JSONValue.object(["status": "ok"]))
-        #expect(self.redactor.redactDocument(clean) == clean)
-        #expect(self.redactor.redactDocument(Data("not json".utf8)) == Data("not json".utf8))
+        #expect(try self.redactor.redactDocument(clean) == clean)
+        // Bytes it cannot read are refused, never passed through unredacted.
+        #expect(throws: ArcanosError.self) {
+            try self.redactor.redactDocument(Data("not json sk-live-abcdefghijklmnop".utf8))
+        }
     }
 
     struct Record: Codable, Equatable {

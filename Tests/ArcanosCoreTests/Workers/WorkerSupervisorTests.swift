@@ -68,7 +68,7 @@ struct PoolHarness: Sendable {
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.supervisor.run() }
-                await self.events.waitFor { if case .poolStarted = $0 { true } else { false } }
+                try await self.events.waitFor { if case .poolStarted = $0 { true } else { false } }
                 try await body(self)
                 trigger.triggerGracefulShutdown()
                 try await group.waitForAll()
@@ -86,8 +86,8 @@ struct PoolHarness: Sendable {
         return job
     }
 
-    func waitForJobs(_ count: Int, _ outcome: WorkerPoolEvent.JobOutcome) async {
-        await self.events.waitFor(count) {
+    func waitForJobs(_ count: Int, _ outcome: WorkerPoolEvent.JobOutcome) async throws {
+        try await self.events.waitFor(count) {
             if case .jobFinished(_, _, let finished) = $0 { finished == outcome } else { false }
         }
     }
@@ -109,7 +109,7 @@ struct WorkerSupervisorTests {
         let harness = PoolHarness(workerCount: 4, executor: executor)
         try await harness.run { harness in
             for index in 0..<200 { try await harness.enqueue("task \(index)") }
-            await harness.waitForJobs(200, .succeeded)
+            try await harness.waitForJobs(200, .succeeded)
         }
         #expect(runs.withLock { $0.count == 200 && $0.values.allSatisfy { $0 == 1 } })
         let workers = Set(
@@ -151,7 +151,7 @@ struct WorkerSupervisorTests {
         )
         try await harness.run { harness in
             let job = try await harness.enqueue("hello", maxAttempts: 1)
-            await harness.waitForJobs(1, .succeeded)
+            try await harness.waitForJobs(1, .succeeded)
             let stored = try #require(try await harness.store.job(id: job.id))
             #expect(stored.status == .succeeded && stored.result == "recovered" && stored.attempts == 1)
             #expect(harness.events.count(where: harness.started("arcanos-worker-1", incarnation: 2)) == 0)
@@ -186,8 +186,8 @@ struct WorkerSupervisorTests {
             var prompts: [Job] = []
             for index in 0..<5 { prompts.append(try await harness.enqueue("prompt \(index)")) }
             for index in 0..<5 { try await harness.enqueue("command \(index)", worker: "echo") }
-            await harness.waitForJobs(5, .succeeded)
-            await harness.waitForJobs(5, .deferred)
+            try await harness.waitForJobs(5, .succeeded)
+            try await harness.waitForJobs(5, .deferred)
             let now = Date()
             for prompt in prompts {
                 let stored = try #require(try await harness.store.job(id: prompt.id))
@@ -222,7 +222,7 @@ struct WorkerSupervisorTests {
         )
         try await harness.run { harness in
             let job = try await harness.enqueue("patience", maxAttempts: 1)
-            await harness.waitForJobs(1, .failed)
+            try await harness.waitForJobs(1, .failed)
             let stored = try #require(try await harness.store.job(id: job.id))
             #expect(stored.status == .failed && stored.attempts == 1)
             #expect(stored.error == "the model was unavailable for longer than JOB_MODEL_WAIT_MS (60000 ms)")
@@ -240,7 +240,7 @@ struct WorkerSupervisorTests {
         let harness = PoolHarness(workerCount: 1, executor: executor)
         try await harness.run { harness in
             let job = try await harness.enqueue("bad request", maxAttempts: 2)
-            await harness.waitForJobs(1, .failed)
+            try await harness.waitForJobs(1, .failed)
             let stored = try #require(try await harness.store.job(id: job.id))
             #expect(stored.status == .failed && stored.attempts == 2)
         }
@@ -270,7 +270,7 @@ struct WorkerSupervisorTests {
         let harness = PoolHarness(workerCount: 1, executor: executor)
         try await harness.run { harness in
             let job = try await harness.enqueue("retry me", worker: "flaky", maxAttempts: 2)
-            await harness.waitForJobs(1, .succeeded)
+            try await harness.waitForJobs(1, .succeeded)
             let stored = try #require(try await harness.store.job(id: job.id))
             #expect(stored.status == .succeeded && stored.result == "RETRY ME" && stored.attempts == 2)
         }
@@ -294,22 +294,27 @@ struct WorkerSupervisorTests {
         let harness = PoolHarness(workerCount: 1, executor: executor)
         try await harness.run { harness in
             let job = try await harness.enqueue("zzz", worker: "sleepy", maxAttempts: 1)
-            await harness.events.waitFor { if case .jobStarted = $0 { true } else { false } }
+            try await harness.events.waitFor { if case .jobStarted = $0 { true } else { false } }
             let killedAt = ContinuousClock.now
             // Deadline 2 s, heartbeats every 1 s: the hang must be caught by the check at +2 s or +3 s.
             for _ in 0..<3 {
                 await harness.clock.waitForSleeper()
                 await harness.clock.advance(by: .seconds(1))
             }
-            let hung = await harness.events.waitFor { if case .workerHung = $0 { true } else { false } }
-            guard case .workerHung(_, let reason, let overdue) = hung[0] else { return }
+            let hung = try await harness.events.waitFor { if case .workerHung = $0 { true } else { false } }
+            guard case .workerHung(_, let reason, let overdue) = try #require(hung.first) else {
+                Issue.record("expected a workerHung event, got \(hung)")
+                return
+            }
             #expect(reason == .deadlineExceeded)
             #expect(overdue <= .seconds(1), "detected within one heartbeat of the deadline")
-            await harness.events.waitFor(where: harness.started("arcanos-worker-1", incarnation: 2))
+            try await harness.events.waitFor(where: harness.started("arcanos-worker-1", incarnation: 2))
             // The old worker's task ends only once its process group is gone: long before `sleep 30` would.
-            await harness.events.waitFor { if case .workerStopped("arcanos-worker-1", 1) = $0 { true } else { false } }
+            try await harness.events.waitFor {
+                if case .workerStopped("arcanos-worker-1", 1) = $0 { true } else { false }
+            }
             #expect(killedAt.duration(to: .now) < .seconds(10))
-            await harness.waitForJobs(1, .failed)
+            try await harness.waitForJobs(1, .failed)
             let stored = try #require(try await harness.store.job(id: job.id))
             #expect(stored.status == .failed && stored.error == "the worker hung (deadline_exceeded)")
         }
@@ -327,18 +332,21 @@ struct WorkerSupervisorTests {
         let harness = PoolHarness(store: store, workerCount: 1, heartbeatTimeout: .seconds(5), executor: executor)
         try await harness.run { harness in
             try await harness.enqueue("stuck")
-            await harness.events.waitFor { if case .jobStarted = $0 { true } else { false } }
+            try await harness.events.waitFor { if case .jobStarted = $0 { true } else { false } }
             for _ in 0..<7 {
                 await harness.clock.waitForSleeper()
                 await harness.clock.advance(by: .seconds(1))
             }
-            let hung = await harness.events.waitFor { if case .workerHung = $0 { true } else { false } }
-            guard case .workerHung(_, let reason, let overdue) = hung[0] else { return }
+            let hung = try await harness.events.waitFor { if case .workerHung = $0 { true } else { false } }
+            guard case .workerHung(_, let reason, let overdue) = try #require(hung.first) else {
+                Issue.record("expected a workerHung event, got \(hung)")
+                return
+            }
             #expect(reason == .missedHeartbeats)
             #expect(overdue <= .seconds(1))
-            await harness.events.waitFor(where: harness.started("arcanos-worker-1", incarnation: 2))
+            try await harness.events.waitFor(where: harness.started("arcanos-worker-1", incarnation: 2))
             // The hung attempt is charged and retried by the replacement (whose heartbeats stall too).
-            await harness.events.waitFor(2) { if case .jobStarted = $0 { true } else { false } }
+            try await harness.events.waitFor(2) { if case .jobStarted = $0 { true } else { false } }
             store.releaseStalls()
         }
     }
@@ -368,7 +376,7 @@ struct WorkerSupervisorTests {
         )
         try await harness.run { harness in
             for index in 0..<10 { try await harness.enqueue("job \(index)", maxAttempts: 1) }
-            await harness.events.waitFor(2) { if case .stormGuardTripped = $0 { true } else { false } }
+            try await harness.events.waitFor(2) { if case .stormGuardTripped = $0 { true } else { false } }
             try await body(harness)
         }
         return harness
@@ -390,13 +398,13 @@ struct WorkerSupervisorTests {
     }
 
     /// Steps the test clock one heartbeat at a time until `event` is logged (at most 120 s).
-    func advance(_ harness: PoolHarness, until event: @escaping @Sendable (WorkerPoolEvent) -> Bool) async {
+    func advance(_ harness: PoolHarness, until event: @escaping @Sendable (WorkerPoolEvent) -> Bool) async throws {
         for _ in 0..<120 where harness.events.count(where: event) == 0 {
             await harness.clock.waitForSleeper()
             await harness.clock.advance(by: .seconds(1))
             await Task.yield()
         }
-        await harness.events.waitFor(where: event)
+        try await harness.events.waitFor(where: event)
     }
 
     @Test("issue 16: an unsafe pool restarts itself on probation after its quiet period, no operator needed")
@@ -407,8 +415,8 @@ struct WorkerSupervisorTests {
             #expect(unsafe.state == .unsafe && unsafe.quietPeriodMs == 10_000 && unsafe.nextProbeAt != nil)
             // The cause went away (a poison job failed for good, a dependency came back): the probe finds out.
             crashing.withLock { $0 = false }
-            await self.advance(harness) { if case .poolStarted(generation: 2) = $0 { true } else { false } }
-            await harness.waitForJobs(5, .succeeded)
+            try await self.advance(harness) { if case .poolStarted(generation: 2) = $0 { true } else { false } }
+            try await harness.waitForJobs(5, .succeeded)
             let recovered = harness.supervisor.status(now: Date()).supervisor
             #expect(recovered.state == .running && recovered.onProbation == true && recovered.nextProbeAt == nil)
             #expect(recovered.poolRestarts == 1 && recovered.storms == 1)
@@ -418,9 +426,9 @@ struct WorkerSupervisorTests {
     @Test("issue 16: a probe that crashes again makes the pool unsafe again, with a doubled quiet period")
     func aFailedProbeDoublesTheQuietPeriod() async throws {
         try await self.afterAStorm(quietPeriod: .seconds(10)) { harness in
-            await self.advance(harness) { if case .poolStarted(generation: 2) = $0 { true } else { false } }
+            try await self.advance(harness) { if case .poolStarted(generation: 2) = $0 { true } else { false } }
             // Both probing workers crash at once: each failure on probation trips the guard again.
-            await harness.events.waitFor(4) { if case .stormGuardTripped = $0 { true } else { false } }
+            try await harness.events.waitFor(4) { if case .stormGuardTripped = $0 { true } else { false } }
             let again = harness.supervisor.status(now: Date()).supervisor
             #expect(again.state == .unsafe && again.quietPeriodMs == 20_000 && again.storms == 2)
             #expect(again.onProbation == false && again.poolRestarts == 1)
@@ -438,13 +446,13 @@ struct WorkerSupervisorTests {
         try await harness.run { harness in
             for index in 0..<3 { try await harness.enqueue("crash \(index)", maxAttempts: 1) }
             // First crash: replaced at once. Second: waits at least half the 10 s backoff (jitter).
-            await harness.events.waitFor(where: harness.started("arcanos-worker-1", incarnation: 3 - 1))
-            await harness.events.waitFor(2) { if case .workerCrashed = $0 { true } else { false } }
+            try await harness.events.waitFor(where: harness.started("arcanos-worker-1", incarnation: 3 - 1))
+            try await harness.events.waitFor(2) { if case .workerCrashed = $0 { true } else { false } }
             await harness.clock.waitForSleeper()
             await harness.clock.advance(by: .seconds(4))
             #expect(harness.events.count(where: harness.started("arcanos-worker-1", incarnation: 3)) == 0)
             await harness.clock.advance(by: .seconds(6))
-            await harness.events.waitFor(where: harness.started("arcanos-worker-1", incarnation: 3))
+            try await harness.events.waitFor(where: harness.started("arcanos-worker-1", incarnation: 3))
         }
     }
 
@@ -459,7 +467,7 @@ struct WorkerSupervisorTests {
         let harness = PoolHarness(workerCount: 4, executor: executor)
         try await harness.run { harness in
             for index in 0..<300 { try await harness.enqueue("task \(index)") }
-            await harness.waitForJobs(50, .succeeded)
+            try await harness.waitForJobs(50, .succeeded)
             // Concurrent callers share one restart.
             let summaries = await withTaskGroup(of: StartWorkersSummary.self) { group in
                 for _ in 0..<3 { group.addTask { await harness.supervisor.restart() } }
@@ -469,9 +477,9 @@ struct WorkerSupervisorTests {
             let summary = try #require(summaries.first)
             #expect(summary.started && summary.runWorkers && summary.workerCount == 4 && !summary.alreadyRunning)
             #expect(summary.workerIds == (1...4).map { "arcanos-worker-\($0)" } && summary.model == "test-model")
-            await harness.waitForJobs(150, .succeeded)
+            try await harness.waitForJobs(150, .succeeded)
             _ = await harness.supervisor.restart()
-            await harness.waitForJobs(300, .succeeded)
+            try await harness.waitForJobs(300, .succeeded)
         }
         let completions = harness.events.events.compactMap { event -> String? in
             if case .jobFinished(_, let id, .succeeded) = event { id } else { nil }

@@ -76,9 +76,8 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
     )
     let autoHeal = dependencies.autoHeal.map { AutoHealController(routes: $0, policy: configuration.auth.policy) }
     autoHeal?.addRoutes(public: router, authenticated: authenticated)
-    if let workers = dependencies.workers {
-        JobsController(dispatcher: workers).addReadRoutes(to: authenticated.group("jobs"))
-    }
+    let jobs = dependencies.workers.map { JobsController(dispatcher: $0) }
+    jobs?.addReadRoutes(to: authenticated.group("jobs"))
     // Mutating control routes, running work included: behind the confirmation gate (DESIGN §4).
     let ungated = Set(router.routes.map(\.description))
     if let selfTest = dependencies.selfTest {
@@ -91,10 +90,8 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
         WorkersController(dispatcher: workers).addRoutes(
             to: authenticated.confirmationGated("workers", dependencies.confirmation)
         )
-        JobsController(dispatcher: workers).addCreateRoute(
-            to: authenticated.confirmationGated("jobs", dependencies.confirmation)
-        )
     }
+    jobs?.addCreateRoute(to: authenticated.confirmationGated("jobs", dependencies.confirmation))
     gatedRoutes.set(
         router.routes.filter { !ungated.contains($0.description) }
             .map { (method: $0.method.rawValue, path: $0.path.description) }

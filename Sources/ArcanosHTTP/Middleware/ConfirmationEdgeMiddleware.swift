@@ -36,7 +36,7 @@ public struct ConfirmationEdgeMiddleware<Context: RequestContext>: RouterMiddlew
         }
         var response = try await next(request, context)
         if response.headers[.confirmationStatus] == nil,
-            self.gatedRoutes.methods(matching: request.uri.path).contains(request.method.rawValue)
+            self.gatedRoutes.contains(method: request.method.rawValue, path: request.uri.path)
         {
             response.headers[.confirmationStatus] = Self.uncheckedStatus
         }

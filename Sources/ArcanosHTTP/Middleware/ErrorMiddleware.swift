@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import NIOHTTP1
 
 /// Outermost middleware: whatever a route or the framework throws leaves as an `ArcanosError` body,
 /// so a client never sees a framework message, a driver error or a stack trace.
@@ -36,13 +35,9 @@ extension ArcanosError {
         case let error as HTTPError:
             translated = Self.translating(error)
         case is NIOTooManyBytesError:
-            // A body collected with a smaller limit than it has: a chunked body over the global limit, or one
-            // over a route's own limit.
+            // A body over a route's own limit, smaller than the global one (`RequestBodyMiddleware` reads every
+            // body first and answers framing errors and the global limit itself).
             translated = ArcanosError(.payloadTooLarge, "Request body is too large")
-        case is HTTPParserError:
-            // Broken framing while the body was read: a bad chunk size, an unsupported transfer coding, a body
-            // shorter than its Content-Length.
-            translated = ArcanosError(.invalidRequest, "Malformed request body")
         default:
             logger.error("unhandled error", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
             return ArcanosError(.internalError, "Internal server error", underlying: error)

@@ -20,12 +20,22 @@ public final class RouteTable: Sendable {
     public func methods(matching path: String) -> [String] {
         let segments = path.split(separator: "/")
         let methods = self.patterns.withLock { patterns in
-            patterns.filter { pattern in
-                pattern.segments.count == segments.count
-                    && zip(pattern.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == "*" || $0 == $1 }
-            }.map(\.method)
+            patterns.filter { Self.matches($0.segments, segments) }.map(\.method)
         }
         return Array(Set(methods)).sorted()
+    }
+
+    /// Whether a route takes `method` on `path`: the per-request question, without building the method list.
+    public func contains(method: String, path: String) -> Bool {
+        let segments = path.split(separator: "/")
+        return self.patterns.withLock { patterns in
+            patterns.contains { $0.method == method && Self.matches($0.segments, segments) }
+        }
+    }
+
+    private static func matches(_ pattern: [Substring], _ segments: [Substring]) -> Bool {
+        pattern.count == segments.count
+            && zip(pattern, segments).allSatisfy { $0.hasPrefix("{") || $0 == "*" || $0 == $1 }
     }
 }
 

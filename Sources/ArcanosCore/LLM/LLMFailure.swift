@@ -23,6 +23,14 @@ public struct LLMFailure: Error, Sendable, Hashable, CustomStringConvertible {
             }
         }
 
+        /// Failures of the request itself, not of the model's availability: waiting for the model would not help.
+        public var isRequestFault: Bool {
+            switch self {
+            case .rejected, .notConfigured: true
+            case .rateLimited, .serverError, .timeout, .connection, .invalidResponse, .circuitOpen, .overloaded: false
+            }
+        }
+
         /// Failures worth another attempt at the same model.
         public var isRetryable: Bool {
             switch self {

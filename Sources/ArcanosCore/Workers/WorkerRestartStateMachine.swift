@@ -99,18 +99,12 @@ public struct WorkerRestartStateMachine<Instant: InstantProtocol>: Sendable wher
     /// storm history, probation and quiet period forgotten. Without it an unsafe pool restarts on probation and
     /// keeps its quiet period; a pool that was not unsafe keeps its restart history. Totals are always kept.
     public mutating func poolRestarted(resetStormGuard: Bool = true, now: Instant) {
-        if resetStormGuard {
-            self.consecutiveFailures = [:]
-            self.recentRestarts = []
-            self.unsafeSince = nil
-            self.probationSince = nil
-            self.quietPeriod = self.configuration.quietPeriod
-        } else if self.unsafeSince != nil {
-            self.consecutiveFailures = [:]
-            self.recentRestarts = []
-            self.unsafeSince = nil
-            self.probationSince = now
-        }
+        guard resetStormGuard || self.isUnsafe else { return }
+        self.consecutiveFailures = [:]
+        self.recentRestarts = []
+        self.unsafeSince = nil
+        self.probationSince = resetStormGuard ? nil : now
+        if resetStormGuard { self.quietPeriod = self.configuration.quietPeriod }
     }
 
     public mutating func restartsInWindow(now: Instant) -> Int {

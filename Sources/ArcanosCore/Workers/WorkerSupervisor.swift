@@ -401,9 +401,14 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
     /// Charges the attempt: the job is retried after the retry policy's backoff while attempts remain.
     private func failAndRetry(_ lease: JobLease, message: String, workerID: String) async {
         let delay = self.configuration.retry.delay(afterAttempt: lease.attempt, jitter: Double.random(in: 0...1))
+        await self.fail(lease, message: message, retryAfter: delay, workerID: workerID)
+    }
+
+    /// Charges the attempt; with `retryAfter` nil the job fails for good.
+    private func fail(_ lease: JobLease, message: String, retryAfter: Duration?, workerID: String) async {
         await self.settle(lease) { store, lease, now in
-            let outcome = try await store.fail(lease, error: message, retryAfter: delay, now: now)
-            self.afterFailure(outcome, jobID: lease.jobID, workerID: workerID, retryDelay: delay)
+            let outcome = try await store.fail(lease, error: message, retryAfter: retryAfter, now: now)
+            self.afterFailure(outcome, jobID: lease.jobID, workerID: workerID, retryDelay: retryAfter ?? .zero)
         }
         self.state.withLock { $0.recordFailure(message) }
     }
@@ -445,11 +450,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             }
             self.state.withLock { $0.recordFailure(message) }
         case .giveUp(let reason):
-            await self.settle(lease) { store, lease, now in
-                let outcome = try await store.fail(lease, error: reason, retryAfter: nil, now: now)
-                self.afterFailure(outcome, jobID: lease.jobID, workerID: workerID, retryDelay: .zero)
-            }
-            self.state.withLock { $0.recordFailure(reason) }
+            await self.fail(lease, message: reason, retryAfter: nil, workerID: workerID)
         }
     }
 

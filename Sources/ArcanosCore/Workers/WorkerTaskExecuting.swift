@@ -78,7 +78,7 @@ extension WorkerTaskFailure {
             return .worker
         }
         if let failure {
-            if failure.kind == .rejected || failure.kind == .notConfigured { return .modelRejected }
+            if failure.kind.isRequestFault { return .modelRejected }
             retryAfter = retryAfter ?? failure.retryAfter
         }
         return .modelUnavailable(retryAfter: retryAfter)

@@ -374,38 +374,37 @@ public struct ArcanosMetrics: Sendable {
 
     /// Creates the handle once per series: the registry lookup takes a lock and allocates.
     public func counter(_ name: String, _ labels: [(String, String)]) -> Counter {
-        let labels = self.publicLabels(labels)
         let key = Handles.Key(name: name, labels: labels)
         return self.handles.counters.withLock { counters in
             if let counter = counters[key] { return counter }
-            let counter = Counter(label: name, dimensions: labels, factory: self.factory)
+            let counter = Counter(label: name, dimensions: self.publicLabels(labels), factory: self.factory)
             counters[key] = counter
             return counter
         }
     }
 
     public func gauge(_ name: String, _ labels: [(String, String)]) -> Gauge {
-        let labels = self.publicLabels(labels)
         let key = Handles.Key(name: name, labels: labels)
         return self.handles.gauges.withLock { gauges in
             if let gauge = gauges[key] { return gauge }
-            let gauge = Gauge(label: name, dimensions: labels, factory: self.factory)
+            let gauge = Gauge(label: name, dimensions: self.publicLabels(labels), factory: self.factory)
             gauges[key] = gauge
             return gauge
         }
     }
 
     public func timer(_ name: String, _ labels: [(String, String)]) -> Metrics.Timer {
-        let labels = self.publicLabels(labels)
         let key = Handles.Key(name: name, labels: labels)
         return self.handles.timers.withLock { timers in
             if let timer = timers[key] { return timer }
-            let timer = Metrics.Timer(label: name, dimensions: labels, factory: self.factory)
+            let timer = Metrics.Timer(label: name, dimensions: self.publicLabels(labels), factory: self.factory)
             timers[key] = timer
             return timer
         }
     }
 
+    /// Applied once per series, when its handle is made: the aliases are one-to-one, so the raw labels key the
+    /// cache and a request does not remap them.
     private func publicLabels(_ labels: [(String, String)]) -> [(String, String)] {
         labels.map { $0.0 == "model" ? ($0.0, self.modelNames.name(for: $0.1)) : $0 }
     }

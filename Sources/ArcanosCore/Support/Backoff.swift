@@ -1,5 +1,6 @@
 /// A growing wait, as a pure value: `initial × factor^n`, capped at `maximum`, then shortened by up to
-/// `jitter` of itself. The one place the growth formula is written; the breaker's open time uses it.
+/// `jitter` of itself. The breaker's open time uses it; the model retry, job retry and restart backoffs still
+/// have their own copies of the formula (to fold in here).
 public struct Backoff: Sendable, Hashable {
     /// The wait after the first event (n = 0).
     public var initial: Duration

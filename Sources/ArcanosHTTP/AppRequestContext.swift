@@ -29,7 +29,7 @@ public struct AppRequestContext: RequestContext {
     // needless work on the hot path.
     public var responseEncoder: JSONEncoder { Self.sharedEncoder }
 
-    private static let sharedEncoder: JSONEncoder = {
+    static let sharedEncoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601Milliseconds
         encoder.outputFormatting = [.withoutEscapingSlashes]
@@ -38,21 +38,26 @@ public struct AppRequestContext: RequestContext {
 }
 
 extension Response {
-    /// `value` as a JSON body, encoded by the shared response encoder and marked `no-store`: how every
-    /// route that builds its own response answers with a document.
+    /// `value` as a JSON body, encoded by the shared response encoder: how every route, the gate and the error
+    /// path answer with a document.
     static func json(
         _ value: some Encodable,
         status: HTTPResponse.Status = .ok,
-        headers: HTTPFields = [:],
-        context: AppRequestContext
+        headers: HTTPFields = [:]
     ) throws -> Response {
+        Self.json(
+            bytes: ByteBuffer(data: try AppRequestContext.sharedEncoder.encode(value)),
+            status: status,
+            headers: headers
+        )
+    }
+
+    /// A body already written as JSON (the `/ask` answers, built by `JSONWriter` on the hot path), with the
+    /// headers every JSON response has: the content type and `no-store`.
+    static func json(bytes: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var fields: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"]
         fields.append(contentsOf: headers)
-        return Response(
-            status: status,
-            headers: fields,
-            body: .init(byteBuffer: ByteBuffer(data: try context.responseEncoder.encode(value)))
-        )
+        return Response(status: status, headers: fields, body: .init(byteBuffer: bytes))
     }
 }
 

@@ -2,8 +2,8 @@ import ArcanosCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
-import NIOFoundationCompat
 
 /// The only place an error becomes an HTTP status.
 extension ArcanosError: HTTPResponseError {
@@ -22,25 +22,84 @@ extension ArcanosError: HTTPResponseError {
         }
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+    public func response(from request: Request, context: some RequestContext) -> Response {
+        self.response
+    }
+
+    /// The one way an error leaves the server, used by `ErrorMiddleware`, the confirmation gate and the outermost
+    /// middleware: whatever was thrown, translated (and logged at its level), as its JSON error response.
+    public static func response(for error: any Error, logger: Logger) -> Response {
+        Self.translating(error, logger: logger).response
+    }
+
+    /// This error as a response: its status, `Retry-After` when it has one, `WWW-Authenticate` on a 401, and
+    /// `{ "error", "message", "details"? }`.
+    var response: Response {
+        var headers: HTTPFields = [:]
         if let retryAfter = self.retryAfter {
             headers[.retryAfter] = String(Self.retryAfterSeconds(retryAfter))
         }
         if self.code == .unauthorized {
             headers[.wwwAuthenticate] = #"Bearer realm="arcanos""#
         }
-        let body = try Self.bodyEncoder.encode(
-            ErrorBody(error: self.code.rawValue, message: self.message, details: self.details)
-        )
-        return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
+        let body = ErrorBody(error: self.code.rawValue, message: self.message, details: self.details)
+        // The body is strings and JSON values: encoding it cannot fail, but a response must come out regardless.
+        return (try? Response.json(body, status: self.status, headers: headers)) ?? Response(status: self.status)
     }
-
-    private static let bodyEncoder = JSONEncoder()
 
     /// Whole seconds, rounded up, at least 1: what `Retry-After` carries.
     static func retryAfterSeconds(_ duration: Duration) -> Int64 {
         max(1, Int64((duration.seconds).rounded(.up)))
+    }
+}
+
+extension ArcanosError {
+    /// The one translation of anything thrown below the router into the error the client gets, shared by
+    /// `ErrorMiddleware` and the confirmation gate (which answers errors itself so that they carry its header).
+    /// What the client sent wrongly — a body over a limit, broken framing, a route that does not exist — is
+    /// a 4xx; only the server's own failures are a 500, and those are logged here.
+    static func translating(_ error: any Error, logger: Logger) -> ArcanosError {
+        let translated: ArcanosError
+        switch error {
+        case let error as ArcanosError:
+            translated = error
+        case let error as HTTPError:
+            translated = Self.translating(error)
+        case is NIOTooManyBytesError:
+            // A body over a route's own limit, smaller than the global one (`RequestBodyMiddleware` reads every
+            // body first and answers framing errors and the global limit itself).
+            translated = ArcanosError(.payloadTooLarge, "Request body is too large")
+        default:
+            logger.error("unhandled error", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+            return ArcanosError(.internalError, "Internal server error", underlying: error)
+        }
+        if translated.status.code >= 500, translated.code != .llmUnavailable, translated.code != .circuitOpen,
+            translated.code != .notReady
+        {
+            logger.error(
+                "request failed",
+                metadata: [
+                    "error.code": "\(translated.code.rawValue)",
+                    "error": "\(translated.underlying.map { "\($0)" } ?? "")",
+                ]
+            )
+        }
+        return translated
+    }
+
+    private static func translating(_ error: HTTPError) -> ArcanosError {
+        switch error.status {
+        case .notFound: ArcanosError(.notFound, "No such route")
+        case .methodNotAllowed: ArcanosError(.methodNotAllowed, "Method not allowed on this route")
+        case .contentTooLarge: ArcanosError(.payloadTooLarge, "Request body is too large")
+        case .unauthorized: ArcanosError(.unauthorized, "Missing or invalid API key")
+        case .tooManyRequests: ArcanosError(.rateLimited, "Too many requests")
+        case .badRequest: ArcanosError(.invalidRequest, "Malformed request")
+        default:
+            error.status.code < 500
+                ? ArcanosError(.invalidRequest, "Request rejected")
+                : ArcanosError(.internalError, "Internal server error", underlying: error)
+        }
     }
 }
 

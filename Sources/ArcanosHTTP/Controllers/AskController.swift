@@ -54,10 +54,6 @@ struct AskRequest: Decodable {
 
 extension AskAnswer: ResponseGenerator {
     public func response(from request: Request, context: some RequestContext) -> Response {
-        Response(
-            status: .ok,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: self.json))
-        )
+        Response.json(bytes: ByteBuffer(bytes: self.json))
     }
 }

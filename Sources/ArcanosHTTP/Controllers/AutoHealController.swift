@@ -14,10 +14,11 @@ public struct AutoHealRoutes: Sendable {
     /// Reported as `watchdog` in `GET /workers/status`; nil leaves the block null.
     public var watchdog: HealWatchdog? = nil
 
-    public init(status: WorkerStatusService, heal: HealService, audit: any AuditLog) {
+    public init(status: WorkerStatusService, heal: HealService, audit: any AuditLog, watchdog: HealWatchdog? = nil) {
         self.status = status
         self.heal = heal
         self.audit = audit
+        self.watchdog = watchdog
     }
 }
 
@@ -50,7 +51,7 @@ struct AutoHealController {
         }
         var payload = await self.routes.status.snapshot(now: Date()).payload(view: view)
         payload.watchdog = self.routes.watchdog?.report()
-        return try Response.json(payload, context: context)
+        return try Response.json(payload)
     }
 
     /// The detail view needs an operator key; with no keys configured, only a loopback peer gets it.
@@ -82,7 +83,7 @@ struct AutoHealController {
             confirmation: confirmation
         )
         let response = try await self.routes.heal.heal(healRequest, caller: caller)
-        return try Response.json(response, context: context)
+        return try Response.json(response)
     }
 
     struct HealsPage: Encodable {
@@ -120,8 +121,7 @@ struct AutoHealController {
         }
         let page = try await self.routes.audit.list(limit: limit, before: before)
         return try Response.json(
-            HealsPage(heals: page.heals, nextBefore: page.nextBefore, limit: limit),
-            context: context
+            HealsPage(heals: page.heals, nextBefore: page.nextBefore, limit: limit)
         )
     }
 

@@ -28,6 +28,6 @@ struct DevOpsController {
             "self-test run on request",
             metadata: ["self_test.status": "\(summary.status.rawValue)", "self_test.fail": "\(summary.failCount)"]
         )
-        return try Response.json(summary, context: context)
+        return try Response.json(summary)
     }
 }

@@ -14,39 +14,34 @@ struct HealthController {
         router.get("/ready", use: self.ready)
     }
 
-    struct Health: ResponseEncodable {
+    struct Health: Encodable {
         var status = "ok"
         var uptimeSeconds: Double
     }
 
-    struct Readiness: ResponseEncodable {
+    struct Readiness: Encodable {
         var status: String
         var reasons: [String]
         var error: String?
     }
 
     @Sendable
-    func health(_ request: Request, context: AppRequestContext) async throws -> Health {
-        Health(uptimeSeconds: (Date().timeIntervalSince(self.startedAt) * 1000).rounded() / 1000)
+    func health(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try Response.json(Health(uptimeSeconds: (Date().timeIntervalSince(self.startedAt) * 1000).rounded() / 1000))
     }
 
     @Sendable
-    func ready(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Readiness> {
+    func ready(_ request: Request, context: AppRequestContext) async throws -> Response {
         var reasons: [String] = []
         for component in self.readiness {
             reasons += await component.notReadyReasons()
         }
         if reasons.isEmpty {
-            return EditedResponse(
-                status: .ok,
-                headers: [.cacheControl: "no-store"],
-                response: .init(status: "ready", reasons: [])
-            )
+            return try Response.json(Readiness(status: "ready", reasons: []))
         }
-        return EditedResponse(
-            status: .serviceUnavailable,
-            headers: [.cacheControl: "no-store"],
-            response: .init(status: "not_ready", reasons: reasons, error: ArcanosError.Code.notReady.rawValue)
+        return try Response.json(
+            Readiness(status: "not_ready", reasons: reasons, error: ArcanosError.Code.notReady.rawValue),
+            status: .serviceUnavailable
         )
     }
 }

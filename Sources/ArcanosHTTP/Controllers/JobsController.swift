@@ -33,18 +33,17 @@ struct JobsController {
         return try Response.json(
             ["id": job.id],
             status: .accepted,
-            headers: [.location: "/jobs/\(job.id)"],
-            context: context
+            headers: [.location: "/jobs/\(job.id)"]
         )
     }
 
     @Sendable
-    func show(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<JobView> {
+    func show(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         guard let job = try await self.dispatcher.job(id: id) else {
             throw ArcanosError(.notFound, "no job with this id")
         }
-        return EditedResponse(headers: [.cacheControl: "no-store"], response: JobView(job))
+        return try Response.json(JobView(job))
     }
 }
 
@@ -54,7 +53,7 @@ struct CreateJobRequest: Decodable {
 }
 
 /// A job as clients see it: state and result, never lease internals.
-struct JobView: ResponseEncodable {
+struct JobView: Encodable {
     var id: String
     var worker: String
     var status: Job.Status

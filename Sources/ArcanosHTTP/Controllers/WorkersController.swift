@@ -45,7 +45,7 @@ struct WorkersController {
         )
         // A task that failed or ran out of time is the worker's failure, not the client's: 502 / 504.
         let status: HTTPResponse.Status = outcome.success ? .ok : (outcome.timedOut ? .gatewayTimeout : .badGateway)
-        return try Response.json(body, status: status, context: context)
+        return try Response.json(body, status: status)
     }
 }
 

@@ -43,15 +43,13 @@ public struct AIFallbackMiddleware: RouterMiddleware {
     }
 
     static func response(for answer: DegradedAnswer) -> Response {
-        Response(
+        Response.json(
+            bytes: ByteBuffer(bytes: answer.json),
             status: .serviceUnavailable,
             headers: [
-                .contentType: "application/json; charset=utf-8",
                 .retryAfter: String(ArcanosError.retryAfterSeconds(answer.retryAfter)),
                 .arcanosDegradedReason: answer.reason,
-                .cacheControl: "no-store",
-            ],
-            body: .init(byteBuffer: ByteBuffer(bytes: answer.json))
+            ]
         )
     }
 }

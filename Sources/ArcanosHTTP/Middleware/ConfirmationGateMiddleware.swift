@@ -36,7 +36,7 @@ public struct ConfirmationGateMiddleware: RouterMiddleware {
                 status: ConfirmationStatus.pendingValue,
                 gptID: gptID
             )
-            return try Self.pendingResponse(challenge: challenge, gptID: gptID, context: context)
+            return try Self.pendingResponse(challenge: challenge, gptID: gptID)
         case .proceed(let confirmation):
             Self.log(
                 context: context,
@@ -51,7 +51,8 @@ public struct ConfirmationGateMiddleware: RouterMiddleware {
             do {
                 response = try await next(request, context)
             } catch {
-                response = try Self.errorResponse(error, request: request, context: context)
+                // Answered here, through the one error path, so that it carries the gate's status too.
+                response = ArcanosError.response(for: error, logger: context.logger)
             }
             response.headers[.confirmationStatus] = confirmation.status.rawValue
             return response
@@ -70,31 +71,21 @@ public struct ConfirmationGateMiddleware: RouterMiddleware {
         context.logger.info("confirmation decision", metadata: metadata)
     }
 
-    static func pendingResponse(challenge: ConfirmationChallenge, gptID: String?, context: Context) throws -> Response {
-        let body = try context.responseEncoder.encode(
+    static func pendingResponse(challenge: ConfirmationChallenge, gptID: String?) throws -> Response {
+        try Response.json(
             ConfirmationRequiredBody(
                 endpoint: challenge.path,
                 method: challenge.method,
                 gptId: gptID,
                 confirmationChallenge: .init(challenge),
                 timestamp: challenge.issuedAt
-            )
-        )
-        return Response(
+            ),
             status: .forbidden,
             headers: [
-                .contentType: "application/json; charset=utf-8",
-                .cacheControl: "no-store",
                 .confirmationStatus: ConfirmationStatus.pendingValue,
                 .confirmationChallenge: challenge.id,
-            ],
-            body: .init(byteBuffer: ByteBuffer(data: body))
+            ]
         )
-    }
-
-    /// What `ErrorMiddleware` would make of `error`, answered here so that it carries the gate's status too.
-    private static func errorResponse(_ error: any Error, request: Request, context: Context) throws -> Response {
-        try ArcanosError.translating(error, logger: context.logger).response(from: request, context: context)
     }
 }
 

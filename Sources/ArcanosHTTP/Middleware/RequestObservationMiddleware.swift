@@ -26,15 +26,9 @@ public struct RequestObservationMiddleware<Context: RequestContext>: RouterMiddl
         var response: Response
         do {
             response = try await next(request, context)
-        } catch let error as any HTTPResponseError {
-            response = try error.response(from: request, context: context)
         } catch {
-            // ErrorMiddleware, inside this one, maps everything else; this only guards against its removal.
-            context.logger.error("unhandled error", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
-            response = try ArcanosError(.internalError, "Internal server error").response(
-                from: request,
-                context: context
-            )
+            // Errors of the middlewares outside `ErrorMiddleware`, through the same path.
+            response = ArcanosError.response(for: error, logger: context.logger)
         }
         response.headers[.requestID] = requestID
         self.metrics.recordRequest(

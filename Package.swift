@@ -13,7 +13,9 @@ let package = Package(
     name: "arcanos",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "arcanos", targets: ["arcanos"])
+        .executable(name: "arcanos", targets: ["arcanos"]),
+        // The test doubles as a program: the fake model server and the in-process benchmarks.
+        .executable(name: "arcanos-dev", targets: ["arcanos-dev"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -66,7 +68,6 @@ let package = Package(
                 "ArcanosCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -99,25 +100,53 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "arcanos",
+        // The composition root: the configuration and `buildApplication(configuration:)`, which builds every
+        // service and route. `arcanos serve` and the tests that run the whole server call it.
+        .target(
+            name: "ArcanosApp",
             dependencies: [
                 "ArcanosCore",
                 "ArcanosHTTP",
                 "ArcanosLLM",
                 "ArcanosStore",
-                "ArcanosTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "arcanos",
+            dependencies: [
+                "ArcanosApp",
+                "ArcanosCore",
+                "ArcanosLLM",
+                "ArcanosStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "arcanos-dev",
+            dependencies: [
+                "ArcanosCore",
+                "ArcanosStore",
+                "ArcanosTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -157,9 +186,11 @@ let package = Package(
         .testTarget(
             name: "ArcanosHTTPTests",
             dependencies: [
+                "ArcanosApp",
                 "ArcanosCore",
                 "ArcanosHTTP",
                 "ArcanosLLM",
+                "ArcanosStore",
                 "ArcanosTesting",
                 "arcanos",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

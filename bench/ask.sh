@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# /ask throughput and latency with wrk against a release build, `arcanos mock-llm` as the upstream:
+# /ask throughput and latency with wrk against a release build, `arcanos-dev mock-llm` as the upstream:
 #   (a) upstream ok; (b) upstream hanging after the breaker opened; (c) the upstream hit directly;
 #   with ARCANOS_BENCH_FLOOR=1 also (d) bench/floor, a bare Hummingbird + AsyncHTTPClient proxy to the same
 #   upstream: the floor of the stack, so that (a) minus (d) is what Arcanos itself costs.
@@ -14,7 +14,9 @@ command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2;
 
 # ARCANOS_BENCH_SKIP_BUILD=1 reuses the last release build.
 [ "${ARCANOS_BENCH_SKIP_BUILD:-0}" = 1 ] || swift build -c release -j 4 --scratch-path "$scratch" --product arcanos >&2
+[ "${ARCANOS_BENCH_SKIP_BUILD:-0}" = 1 ] || swift build -c release -j 4 --scratch-path "$scratch" --product arcanos-dev >&2
 bin="$scratch/release/arcanos"
+dev_bin="$scratch/release/arcanos-dev"
 mock_port=19090
 port=18080
 work=$(mktemp -d)
@@ -22,7 +24,7 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm 
 pids=()
 trap cleanup EXIT
 
-"$bin" mock-llm --port "$mock_port" >"$work/mock.log" 2>&1 &
+"$dev_bin" mock-llm --port "$mock_port" >"$work/mock.log" 2>&1 &
 pids+=($!)
 OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$mock_port/v1" OPENAI_TIMEOUT_MS=500 \
     ARCANOS_LOG_LEVEL=error "$bin" serve --port "$port" --data-dir "$work" >"$work/serve.log" 2>&1 &

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Heal-execute latency: POST /workers/heal {"execute":true} against a release build with WORKER_COUNT=64
-# and 1,000 jobs queued (`arcanos mock-llm` in slow mode as the model, so jobs are in flight and waiting
+# and 1,000 jobs queued (`arcanos-dev mock-llm` in slow mode as the model, so jobs are in flight and waiting
 # while the pool restarts). Then every job must reach `succeeded`: 0 lost.
 # Usage: bench/heal.sh [heals] [jobs] [workers] [mock-slow-ms]. Needs curl and python3.
 set -euo pipefail
@@ -13,7 +13,9 @@ scratch=${ARCANOS_BENCH_SCRATCH:-.build-release}
 
 # ARCANOS_BENCH_SKIP_BUILD=1 reuses the last release build.
 [ "${ARCANOS_BENCH_SKIP_BUILD:-0}" = 1 ] || swift build -c release -j 4 --scratch-path "$scratch" --product arcanos >&2
+[ "${ARCANOS_BENCH_SKIP_BUILD:-0}" = 1 ] || swift build -c release -j 4 --scratch-path "$scratch" --product arcanos-dev >&2
 bin="$scratch/release/arcanos"
+dev_bin="$scratch/release/arcanos-dev"
 mock_port=19091
 port=18081
 work=$(mktemp -d)
@@ -28,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 base="http://127.0.0.1:$port"
 
-"$bin" mock-llm --port "$mock_port" --mode slow --slow-ms "$slow_ms" >"$work/mock.log" 2>&1 &
+"$dev_bin" mock-llm --port "$mock_port" --mode slow --slow-ms "$slow_ms" >"$work/mock.log" 2>&1 &
 pids+=($!)
 mkdir -p "$work/workers"
 OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$mock_port/v1" OPENAI_TIMEOUT_MS=10000 \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Job queue throughput and latency on SQLite, against a release build: `arcanos bench jobs` enqueues no-op
+# Job queue throughput and latency on SQLite, against a release build: `arcanos-dev bench jobs` enqueues no-op
 # jobs into a fresh arcanos.sqlite (WAL, synchronous=NORMAL) and runs them on the supervised pool, in process.
 # Prints: enqueue rate; drain rate (claim + complete of a full queue); end-to-end rate (4 producers enqueue
 # while the pool consumes); enqueue→start p50/p99 at a steady offered rate.
@@ -12,12 +12,14 @@ workers=("${@:-4 8}")
 scratch=${ARCANOS_BENCH_SCRATCH:-.build-release}
 
 swift build -c release -j 4 --scratch-path "$scratch" --product arcanos >&2
+[ "${ARCANOS_BENCH_SKIP_BUILD:-0}" = 1 ] || swift build -c release -j 4 --scratch-path "$scratch" --product arcanos-dev >&2
 bin="$scratch/release/arcanos"
+dev_bin="$scratch/release/arcanos-dev"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
     "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "commit: $(git rev-parse --short HEAD)"
 for n in ${workers[*]}; do
     echo "== $n workers"
-    "$bin" bench jobs --count "$count" --workers "$n" --rate 1000 --seconds 5
+    "$dev_bin" bench jobs --count "$count" --workers "$n" --rate 1000 --seconds 5
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

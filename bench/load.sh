@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A load spike against a slow, healthy model: /ask on a release build in front of `arcanos mock-llm --mode slow`
+# A load spike against a slow, healthy model: /ask on a release build in front of `arcanos-dev mock-llm --mode slow`
 # (every answer takes 2 s), wrk at 200 and at 1,000 concurrent clients. Prints per run the answers that were
 # not 200 and those that were degraded (x-arcanos-degraded-reason), p50/p99 latency, req/s, the server's RSS
 # and the calls the model saw. When LiteLLM's proxy installs (pip, in a venv of this script's own) it runs in
@@ -23,7 +23,9 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "open files limit: $(ulimit -n)"
 
 [ "${ARCANOS_BENCH_SKIP_BUILD:-0}" = 1 ] || swift build -c release -j 4 --scratch-path "$scratch" --product arcanos >&2
+[ "${ARCANOS_BENCH_SKIP_BUILD:-0}" = 1 ] || swift build -c release -j 4 --scratch-path "$scratch" --product arcanos-dev >&2
 bin="$scratch/release/arcanos"
+dev_bin="$scratch/release/arcanos-dev"
 mock_port=19190
 port=18180
 litellm_port=14000
@@ -41,7 +43,7 @@ wait_for() { # url [method]
     return 1
 }
 
-"$bin" mock-llm --port "$mock_port" --mode slow --slow-ms 2000 >"$work/mock.log" 2>&1 &
+"$dev_bin" mock-llm --port "$mock_port" --mode slow --slow-ms 2000 >"$work/mock.log" 2>&1 &
 pids+=($!)
 mock_pid=$!
 OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$mock_port/v1" OPENAI_TIMEOUT_MS=10000 \

@@ -4,7 +4,7 @@
 #     p50/p99 over N crashes (one worker, so each crash is a first crash, replaced at once);
 #   hang → detected: a worker whose heartbeats stop (its store stalls), with the default settings
 #     (heartbeat 1 s, hung after 5 s without one); time from its last sign of life to detection;
-#   model outages, against `arcanos serve` and `arcanos mock-llm` with the default breaker settings:
+#   model outages, against `arcanos serve` and `arcanos-dev mock-llm` with the default breaker settings:
 #     N cycles of (the model fails until the breaker opens, the model returns) → time from the model's return
 #     to the first real /ask answer (p50/p99/max), with a client asking every 20 ms; then one long outage
 #     with a client asking every 200 ms → model calls the server made during it.
@@ -19,12 +19,14 @@ outage=${4:-60}
 scratch=${ARCANOS_BENCH_SCRATCH:-.build-release}
 
 [ "${ARCANOS_BENCH_SKIP_BUILD:-0}" = 1 ] || swift build -c release -j 4 --scratch-path "$scratch" --product arcanos >&2
+[ "${ARCANOS_BENCH_SKIP_BUILD:-0}" = 1 ] || swift build -c release -j 4 --scratch-path "$scratch" --product arcanos-dev >&2
 bin="$scratch/release/arcanos"
+dev_bin="$scratch/release/arcanos-dev"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
     "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "commit: $(git rev-parse --short HEAD)"
-[ "$crashes" = 0 ] || "$bin" bench recovery --crashes "$crashes"
-[ "$hangs" = 0 ] || "$bin" bench hang --hangs "$hangs"
+[ "$crashes" = 0 ] || "$dev_bin" bench recovery --crashes "$crashes"
+[ "$hangs" = 0 ] || "$dev_bin" bench hang --hangs "$hangs"
 
 if [ "$cycles" != 0 ]; then
     mock_port=19290
@@ -33,7 +35,7 @@ if [ "$cycles" != 0 ]; then
     pids=()
     cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
     trap cleanup EXIT
-    "$bin" mock-llm --port "$mock_port" >"$work/mock.log" 2>&1 &
+    "$dev_bin" mock-llm --port "$mock_port" >"$work/mock.log" 2>&1 &
     pids+=($!)
     OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$mock_port/v1" SELF_TEST_INTERVAL_MS=0 ARCANOS_LOG_LEVEL=error \
         "$bin" serve --port "$port" --data-dir "$work" >"$work/serve.log" 2>&1 &

@@ -2,7 +2,7 @@
 # Checks the HTTP contract against a live server: validates GET /openapi.json with openapi-spec-validator,
 # then runs schemathesis over every documented operation. Both tools come from pip, in a virtual environment
 # under .build. The server is the `arcanos` binary already built (ARCANOS_BIN, default the debug build), with
-# a fake model from `arcanos mock-llm`; both are stopped at the end.
+# a fake model from `arcanos-dev mock-llm`; both are stopped at the end.
 #
 # Schemathesis runs every check (`--checks all`, see README "Operating it"), negative_data_rejection and
 # positive_data_acceptance included: the document states what the server enforces, so a request it forbids is
@@ -17,9 +17,12 @@ PORT=${ARCANOS_CHECK_PORT:-18080}
 MOCK_PORT=${ARCANOS_CHECK_MOCK_PORT:-19090}
 KEY=ci-operator-key
 WORK=$(mktemp -d)
-# A private copy: a build running meanwhile may relink the original.
+DEV_BIN=${ARCANOS_DEV_BIN:-$(dirname "$BIN")/arcanos-dev}
+# Private copies: a build running meanwhile may relink the originals.
 cp "$BIN" "$WORK/arcanos"
+cp "$DEV_BIN" "$WORK/arcanos-dev"
 BIN="$WORK/arcanos"
+DEV_BIN="$WORK/arcanos-dev"
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -32,7 +35,7 @@ if [[ ! -x "$VENV/bin/st" || ! -x "$VENV/bin/openapi-spec-validator" ]]; then
     "$VENV/bin/pip" install -q --disable-pip-version-check openapi-spec-validator schemathesis
 fi
 
-"$BIN" mock-llm --port "$MOCK_PORT" --mode ok >"$WORK/mock.log" 2>&1 &
+"$DEV_BIN" mock-llm --port "$MOCK_PORT" --mode ok >"$WORK/mock.log" 2>&1 &
 pids+=($!)
 mkdir -p "$WORK/data"
 env ARCANOS_API_KEYS="$KEY" OPENAI_API_KEY=test OPENAI_BASE_URL="http://127.0.0.1:$MOCK_PORT/v1" \

@@ -7,7 +7,8 @@ echo "== swift format lint"
 swift format lint --strict --recursive Sources Tests bench/floor/Sources
 
 echo "== swift build"
-swift build -j 4 --build-tests
+# Every target must declare what it imports (checked as each module compiles: a clean build checks them all).
+swift build -j 4 --build-tests --explicit-target-dependency-import-check error
 
 echo "== swift test"
 swift test

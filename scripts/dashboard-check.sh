@@ -12,9 +12,12 @@ PNG=${DASHBOARD_PNG:-.build/dashboard.png}
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [[ -n "$CHROMIUM" ]] || { echo "chromium is not installed (apt-get install chromium)"; exit 1; }
 WORK=$(mktemp -d)
-# A private copy: a build running meanwhile may relink the original.
+DEV_BIN=${ARCANOS_DEV_BIN:-$(dirname "$BIN")/arcanos-dev}
+# Private copies: a build running meanwhile may relink the originals.
 cp "$BIN" "$WORK/arcanos"
+cp "$DEV_BIN" "$WORK/arcanos-dev"
 BIN="$WORK/arcanos"
+DEV_BIN="$WORK/arcanos-dev"
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -23,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The model answers 500 to everything: the breaker opens after one failure and /ask answers degraded.
-"$BIN" mock-llm --port "$MOCK_PORT" --mode error500 >"$WORK/mock.log" 2>&1 &
+"$DEV_BIN" mock-llm --port "$MOCK_PORT" --mode error500 >"$WORK/mock.log" 2>&1 &
 pids+=($!)
 mkdir -p "$WORK/data"
 env OPENAI_API_KEY=test OPENAI_BASE_URL="http://127.0.0.1:$MOCK_PORT/v1" AI_MODEL=mock-model \

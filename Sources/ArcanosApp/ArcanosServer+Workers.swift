@@ -6,13 +6,13 @@ import Logging
 
 /// The worker side of the server: the durable job store (`arcanos.sqlite` in `ARCANOS_DATA_DIR`), the
 /// inventory, the supervised pool and the dispatcher the routes use.
-struct WorkerPoolParts {
-    let store: SQLiteJobStore
-    let inventory: WorkerInventory
-    let supervisor: WorkerSupervisor<ContinuousClock>
-    let dispatcher: WorkerDispatcher
+public struct WorkerPoolParts: Sendable {
+    public let store: SQLiteJobStore
+    public let inventory: WorkerInventory
+    public let supervisor: WorkerSupervisor<ContinuousClock>
+    public let dispatcher: WorkerDispatcher
     /// The `error_rate_rising` signal of `GET /workers/status`, fed by the pool's finished attempts.
-    let errorRate = ErrorRateMonitor()
+    public let errorRate = ErrorRateMonitor()
 
     /// - Parameters:
     ///   - client: the `/ask` model client; prompt tasks on its model share it (breaker included).

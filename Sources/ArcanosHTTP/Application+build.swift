@@ -5,9 +5,10 @@ import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
-/// What the HTTP layer needs from the rest of Arcanos, built by the executable (or a test).
+/// What the HTTP layer needs from the rest of Arcanos, built by the composition root
+/// (`buildApplication(configuration:)` in ArcanosApp); router tests of one component pass their own.
 public struct HTTPDependencies: Sendable {
-    public var configuration: AppConfiguration
+    public var configuration: HTTPConfiguration
     public var askService: AskService
     public var readiness: [any ReadinessReporting]
     /// The confirmation gate's state, shared by every gated route and `POST /confirm/tokens`.
@@ -21,19 +22,18 @@ public struct HTTPDependencies: Sendable {
     /// `GET /workers/status`, `POST /workers/heal` and `GET /workers/heals`; nil leaves them out.
     public var autoHeal: AutoHealRoutes? = nil
 
-    /// - Parameter confirmation: nil builds one from `configuration.confirmation`.
     public init(
-        configuration: AppConfiguration,
+        configuration: HTTPConfiguration,
         askService: AskService,
         readiness: [any ReadinessReporting],
-        confirmation: ConfirmationService? = nil,
+        confirmation: ConfirmationService,
         metrics: PrometheusExporter = PrometheusExporter(),
         workers: WorkerDispatcher? = nil
     ) {
         self.configuration = configuration
         self.askService = askService
         self.readiness = readiness
-        self.confirmation = confirmation ?? ConfirmationService(configuration: configuration.confirmation.gate)
+        self.confirmation = confirmation
         self.metrics = metrics
         self.workers = workers
     }
@@ -49,18 +49,18 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
         ConfirmationEdgeMiddleware(service: dependencies.confirmation, gatedRoutes: gatedRoutes)
         RequestObservationMiddleware(metrics: dependencies.metrics.metrics)
         ErrorMiddleware()
-        LoopbackHostMiddleware(policy: configuration.auth.policy)
+        LoopbackHostMiddleware(policy: configuration.authPolicy)
         MethodNotAllowedMiddleware(routes: routeTable)
-        RequestBodyMiddleware(limit: configuration.server.maximumBodyBytes)
+        RequestBodyMiddleware(limit: configuration.maximumBodyBytes)
     }
 
     HealthController(readiness: dependencies.readiness, startedAt: Date()).addRoutes(to: router)
     // Needs the automation secret, not an operator key (DESIGN §3).
     ConfirmationController(service: dependencies.confirmation).addRoutes(to: router)
 
-    let authenticated = router.group().add(middleware: APIKeyMiddleware(policy: configuration.auth.policy))
-    if configuration.observability.metricsEnabled {
-        let metricsRoutes = configuration.observability.metricsRequireKey ? authenticated : router.group()
+    let authenticated = router.group().add(middleware: APIKeyMiddleware(policy: configuration.authPolicy))
+    if configuration.metricsEnabled {
+        let metricsRoutes = configuration.metricsRequireKey ? authenticated : router.group()
         MetricsController(exporter: dependencies.metrics).addRoutes(to: metricsRoutes)
     }
     // AI routes, matched exactly: only these answer degraded.
@@ -74,7 +74,7 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
                 )
             )
     )
-    let autoHeal = dependencies.autoHeal.map { AutoHealController(routes: $0, policy: configuration.auth.policy) }
+    let autoHeal = dependencies.autoHeal.map { AutoHealController(routes: $0, policy: configuration.authPolicy) }
     autoHeal?.addRoutes(public: router, authenticated: authenticated)
     let jobs = dependencies.workers.map { JobsController(dispatcher: $0) }
     jobs?.addReadRoutes(to: authenticated.group("jobs"))
@@ -102,7 +102,7 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
 }
 
 /// The dashboard and `GET /openapi.json`. Called last: the document lists every route registered before it.
-private func addOperatorRoutes(to router: Router<AppRequestContext>, configuration: AppConfiguration) {
+private func addOperatorRoutes(to router: Router<AppRequestContext>, configuration: HTTPConfiguration) {
     DashboardController().addRoutes(to: router)
     let routes =
         router.routes.map { OpenAPIDocument.Route(method: $0.method.rawValue, path: $0.path.description) }
@@ -110,24 +110,32 @@ private func addOperatorRoutes(to router: Router<AppRequestContext>, configurati
     OpenAPIController(
         document: OpenAPIDocument(
             routes: routes,
-            automationHeader: configuration.confirmation.automationHeader,
-            metricsRequireKey: configuration.observability.metricsRequireKey
+            automationHeader: configuration.automationHeader,
+            metricsRequireKey: configuration.metricsRequireKey
         ),
-        publicURL: configuration.observability.publicURL,
-        fallbackHost: "\(configuration.server.host):\(configuration.server.port)"
+        publicURL: configuration.publicURL,
+        fallbackHost: "\(configuration.host):\(configuration.port)"
     ).addRoutes(to: router)
 }
 
-/// The Hummingbird application: the router on the configured address, plus `services` run beside it.
-public func buildApplication(
-    _ dependencies: HTTPDependencies,
+extension Router where Context == AppRequestContext {
+    /// Every route registered, as `METHOD /path/{parameter}`.
+    public var routeDescriptions: [String] { self.routes.map { "\($0.method.rawValue) \($0.path.description)" } }
+}
+
+/// The HTTP server of Arcanos: the router on the configured address, plus `services` run beside it.
+public typealias HTTPApplication = Application<RouterResponder<AppRequestContext>>
+
+/// The Hummingbird application serving `router` (from `buildRouter`) on the configured address.
+public func buildHTTPApplication(
+    router: Router<AppRequestContext>,
+    configuration server: HTTPConfiguration,
     services: [any Service] = [],
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
-    let server = dependencies.configuration.server
-    return Application(
-        router: buildRouter(dependencies),
+) -> HTTPApplication {
+    Application(
+        router: router,
         // A connection that completes no request part for the idle timeout is closed: silent, idle between
         // requests, or trickling its head or body; one whose first head is not in by the header timeout too.
         server: HTTPServerBuilder { responder in

@@ -7,8 +7,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-extension ArcanosCommand {
-    /// `arcanos bench jobs|recovery|hang`: measurements of the job queue and the supervisor, in process, on a
+extension DevCommand {
+    /// `arcanos-dev bench jobs|recovery|hang`: measurements of the job queue and the supervisor, in process, on a
     /// real SQLite file. `bench/jobs.sh` and `bench/recovery.sh` run them against a release build.
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -18,7 +18,7 @@ extension ArcanosCommand {
     }
 }
 
-extension ArcanosCommand.Bench {
+extension DevCommand.Bench {
     /// No-op jobs through the SQLite store and the pool: throughput, and enqueue → start latency.
     struct Jobs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "No-op jobs per second and enqueue→start latency.")

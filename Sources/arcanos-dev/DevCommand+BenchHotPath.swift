@@ -2,7 +2,7 @@ import ArcanosCore
 import ArgumentParser
 import Foundation
 
-extension ArcanosCommand.Bench {
+extension DevCommand.Bench {
     /// Nanoseconds per call of the per-request work `/ask` chose a faster form of, next to the form it
     /// replaced: trimming, timestamps and the JSON of the answers. `bench/hotpath.sh` runs it.
     struct HotPath: AsyncParsableCommand {

@@ -6,8 +6,8 @@ import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
-extension ArcanosCommand {
-    /// `arcanos mock-llm`: a fake OpenAI-compatible model server, to try degraded mode and to benchmark.
+extension DevCommand {
+    /// `arcanos-dev mock-llm`: a fake OpenAI-compatible model server, to try degraded mode and to benchmark.
     struct MockLLM: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "mock-llm",

@@ -1,5 +1,5 @@
+import ArcanosApp
 import ArcanosCore
-import ArcanosHTTP
 import ArcanosLLM
 import ArcanosStore
 import ArgumentParser

@@ -1,12 +1,10 @@
+import ArcanosApp
 import ArcanosCore
-import ArcanosHTTP
 import ArgumentParser
 import Configuration
 import Logging
 import NIOCore
 import NIOPosix
-import ServiceLifecycle
-import UnixSignals
 
 extension ArcanosCommand {
     /// `arcanos serve`: the server, configured from the environment, flags overriding it.
@@ -34,15 +32,7 @@ extension ArcanosCommand {
                 throw ValidationError(error.message)
             }
             let logger = ArcanosServer.bootstrapLogging(configuration.server)
-            let server = try ArcanosServer(configuration: configuration, logger: logger)
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: server.services,
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger
-                )
-            )
-            try await group.run()
+            try await buildApplication(configuration: configuration, logger: logger).run(logger: logger)
         }
 
         func resolveConfiguration(reader: ConfigReader) throws -> AppConfiguration {

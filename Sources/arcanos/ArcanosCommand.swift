@@ -5,7 +5,7 @@ struct ArcanosCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "arcanos",
         abstract: "A self-healing AI backend.",
-        subcommands: [Serve.self, MockLLM.self, SelfTest.self, Status.self, Heal.self, Bench.self],
+        subcommands: [Serve.self, SelfTest.self, Status.self, Heal.self],
         defaultSubcommand: Serve.self
     )
 }

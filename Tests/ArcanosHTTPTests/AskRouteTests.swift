@@ -1,3 +1,4 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosTesting
@@ -288,9 +289,12 @@ import Testing
     }
 
     @Test func readinessFailsWithAReasonWhenTheDataDirectoryIsMissing() async throws {
-        let harness = RouterHarness(provider: nil) {
-            $0.server.dataDirectory = "/nonexistent/arcanos-\(UUID().uuidString)"
-        }
+        // The server creates it at start; it goes away while the server runs (a file in its place, so that no
+        // state write makes it again).
+        let harness = RouterHarness(provider: nil)
+        let directory = harness.configuration.server.dataDirectory
+        try FileManager.default.removeItem(atPath: directory)
+        #expect(FileManager.default.createFile(atPath: directory, contents: Data()))
         try await harness.makeApplication().test(.router) { client in
             try await client.execute(uri: "/ready", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)

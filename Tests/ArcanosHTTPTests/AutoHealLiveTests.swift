@@ -1,3 +1,4 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import AsyncHTTPClient
@@ -8,34 +9,16 @@ import NIOHTTP1
 import ServiceLifecycle
 import Testing
 
-@testable import arcanos
-
-/// The auto-heal routes on the real server wiring (`ArcanosServer`), through real sockets.
+/// The auto-heal routes on the real server wiring (`buildApplication`), through real sockets.
 @Suite(.timeLimit(.minutes(1))) struct AutoHealLiveTests {
-    /// Runs `ArcanosServer` on an ephemeral loopback port over an existing data directory.
+    /// Runs the server on an ephemeral loopback port over an existing data directory.
     func withServer(
         dataDirectory: String,
         environment: [String: String] = [:],
         _ body: @Sendable (_ baseURL: String) async throws -> Void
     ) async throws {
-        var configuration = try configuration(environment: environment)
-        configuration.server.port = 0
-        configuration.server.dataDirectory = dataDirectory
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let server = try ArcanosServer(configuration: configuration, logger: quietLogger) { continuation.yield($0) }
-        let group = ServiceGroup(configuration: .init(services: server.services, logger: quietLogger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
-            do {
-                try await body("http://127.0.0.1:\(port)")
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-            } catch {
-                tasks.cancelAll()
-                throw error
-            }
+        try await withLiveServerInstance(environment: environment, dataDirectory: dataDirectory) { baseURL, _ in
+            try await body(baseURL)
         }
     }
 

@@ -1,3 +1,4 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosStore
@@ -106,9 +107,9 @@ import Testing
             logger: quietLogger,
             observer: healEvents.recorder
         )
-        var dependencies = HTTPDependencies(configuration: configuration, askService: askService, readiness: [])
-        dependencies.autoHeal = AutoHealRoutes(status: status, heal: heal, audit: audit)
-        let application = buildApplication(dependencies, logger: quietLogger)
+        let application = componentApplication(configuration, askService: askService) {
+            $0.autoHeal = AutoHealRoutes(status: status, heal: heal, audit: audit)
+        }
         let group = ServiceGroup(configuration: .init(services: [supervisor], logger: quietLogger))
 
         try await withThrowingTaskGroup(of: Void.self) { tasks in

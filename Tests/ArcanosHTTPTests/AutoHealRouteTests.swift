@@ -1,3 +1,4 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosStore
@@ -81,14 +82,10 @@ import Testing
             )
         }
 
-        func makeApplication() -> some ApplicationProtocol {
-            var dependencies = HTTPDependencies(
-                configuration: self.configuration,
-                askService: self.askService,
-                readiness: []
-            )
-            dependencies.autoHeal = AutoHealRoutes(status: self.status, heal: self.heal, audit: self.audit)
-            return buildApplication(dependencies, logger: quietLogger)
+        func makeApplication() -> HTTPApplication {
+            componentApplication(self.configuration, askService: self.askService) {
+                $0.autoHeal = AutoHealRoutes(status: self.status, heal: self.heal, audit: self.audit)
+            }
         }
 
         func stateDocument() throws -> [String: JSONValue] {

@@ -1,3 +1,4 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import ArgumentParser
@@ -140,6 +141,7 @@ import Testing
 
     @Test func serveIsTheDefaultSubcommand() throws {
         #expect(try ArcanosCommand.parseAsRoot([]) is ArcanosCommand.Serve)
-        #expect(try ArcanosCommand.parseAsRoot(["mock-llm", "--mode", "hang"]) is ArcanosCommand.MockLLM)
+        // The fake model is a development tool (`arcanos-dev mock-llm`), not part of the server binary.
+        #expect(throws: (any Error).self) { try ArcanosCommand.parseAsRoot(["mock-llm", "--mode", "hang"]) }
     }
 }

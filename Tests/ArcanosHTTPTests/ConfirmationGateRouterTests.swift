@@ -1,3 +1,4 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosTesting
@@ -54,7 +55,7 @@ import Testing
             )
             let router = buildRouter(
                 HTTPDependencies(
-                    configuration: self.configuration,
+                    configuration: self.configuration.http,
                     askService: AskService(client: client),
                     readiness: [],
                     confirmation: self.confirmation

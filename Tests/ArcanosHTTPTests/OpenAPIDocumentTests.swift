@@ -1,3 +1,4 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosTesting
@@ -9,12 +10,8 @@ import NIOCore
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct OpenAPIDocumentTests {
-    func dependencies(_ harness: RouterHarness) -> HTTPDependencies {
-        HTTPDependencies(configuration: harness.configuration, askService: harness.askService, readiness: [])
-    }
-
     func document(_ harness: RouterHarness) async throws -> [String: Any] {
-        try await buildApplication(self.dependencies(harness), logger: quietLogger).test(.router) { client in
+        try await harness.makeApplication().test(.router) { client in
             let response = try await client.execute(uri: "/openapi.json", method: .get)
             #expect(response.status == .ok)
             #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
@@ -24,10 +21,9 @@ import Testing
         }
     }
 
-    /// The routes the real router registered, as `METHOD /path/{param}`.
+    /// The routes the whole server registered, as `METHOD /path/{param}`.
     func registeredRoutes(_ harness: RouterHarness) -> Set<String> {
-        let router = buildRouter(self.dependencies(harness))
-        return Set(router.routes.map { "\($0.method.rawValue) \($0.path.description)" })
+        Set(harness.server.routes)
     }
 
     @Test func documentsExactlyTheRoutesTheRouterServes() async throws {
@@ -96,7 +92,7 @@ import Testing
 
     @Test func anUndeclaredMethodOnAKnownPathIs405WithAllow() async throws {
         let harness = RouterHarness(provider: ScriptedLLMProvider())
-        try await buildApplication(self.dependencies(harness), logger: quietLogger).test(.router) { client in
+        try await harness.makeApplication().test(.router) { client in
             let trace = try await client.execute(uri: "/ask", method: .init("TRACE")!)
             #expect(trace.status == .methodNotAllowed)
             #expect(trace.headers[.allow] == "GET, POST")

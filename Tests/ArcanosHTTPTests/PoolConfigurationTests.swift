@@ -1,8 +1,7 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import Testing
-
-@testable import arcanos
 
 /// Issue 16's two settings: how long a job waits for the model, and an unsafe pool's quiet period.
 @Suite struct PoolConfigurationTests {

@@ -1,3 +1,4 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosTesting
@@ -19,16 +20,10 @@ import Testing
             handler.logLevel = .info
             return RedactingLogHandler(handler)
         }
-        var configuration = AppConfiguration()
-        configuration.server.dataDirectory = makeTemporaryDirectory()
-        configuration.confirmation.automationSecret = "the-real-automation-secret"
-        let client = ResilientLLMClient(provider: nil, configuration: .init(models: ["m"]), logger: logger)
-        let dependencies = HTTPDependencies(
-            configuration: configuration,
-            askService: AskService(client: client),
-            readiness: []
-        )
-        let requestID = try await buildApplication(dependencies, logger: logger).test(.router) { client in
+        let harness = RouterHarness(provider: nil, logger: logger) {
+            $0.confirmation.automationSecret = "the-real-automation-secret"
+        }
+        let requestID = try await harness.makeApplication().test(.router) { client in
             let response = try await client.execute(
                 uri: "/confirm/tokens",
                 method: .post,

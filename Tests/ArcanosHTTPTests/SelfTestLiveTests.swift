@@ -1,3 +1,4 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosTesting
@@ -7,9 +8,7 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
-@testable import arcanos
-
-/// The self-test and the watchdog through the real server wiring (`ArcanosServer`, real sockets), against the
+/// The self-test and the watchdog through the real server wiring (`buildApplication`, real sockets), against the
 /// fake OpenAI-compatible model. Waits are on the pipeline's completion stream, bounded by a deadline.
 @Suite(.timeLimit(.minutes(2))) struct SelfTestLiveTests {
     func environment(_ modelURL: String, _ extra: [String: String] = [:]) -> [String: String] {

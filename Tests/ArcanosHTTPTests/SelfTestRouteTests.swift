@@ -1,3 +1,4 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosTesting
@@ -12,39 +13,19 @@ import Testing
 
 /// `POST /devops/self-test` through the real router, with the self-test's HTTP side scripted.
 @Suite(.timeLimit(.minutes(1))) struct SelfTestRouteTests {
+    /// The whole server from the composition root, the self-test's transport scripted.
     struct Harness {
         let transport = ScriptedSelfTestTransport()
-        let pipeline: SelfTestPipeline
-        let configuration: AppConfiguration
+        let harness: RouterHarness
 
         init() {
-            var configuration = AppConfiguration()
-            configuration.server.dataDirectory = makeTemporaryDirectory()
-            configuration.model.model = "test-model"
-            self.configuration = configuration
-            self.pipeline = SelfTestPipeline(
-                configuration: .init(targetModel: "test-model"),
-                transport: self.transport,
-                healthLog: nil,
-                state: nil,
-                logger: quietLogger
-            )
+            self.harness = RouterHarness(provider: nil, selfTestTransport: self.transport)
         }
 
-        func makeApplication() async -> some ApplicationProtocol {
-            await self.pipeline.serverRunning(host: "127.0.0.1", port: 8080)
-            let client = ResilientLLMClient(
-                provider: nil,
-                configuration: .init(models: ["test-model"]),
-                logger: quietLogger
-            )
-            var dependencies = HTTPDependencies(
-                configuration: self.configuration,
-                askService: AskService(client: client),
-                readiness: []
-            )
-            dependencies.selfTest = self.pipeline
-            return buildApplication(dependencies, logger: quietLogger)
+        func makeApplication() async -> HTTPApplication {
+            // What the running server tells the pipeline once it has bound its port.
+            await self.harness.server.selfTest.serverRunning(host: "127.0.0.1", port: 8080)
+            return self.harness.makeApplication()
         }
     }
 

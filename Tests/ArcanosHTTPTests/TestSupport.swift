@@ -1,3 +1,4 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosTesting
@@ -11,8 +12,6 @@ import NIOFoundationCompat
 import NIOHTTP1
 import ServiceLifecycle
 
-@testable import arcanos
-
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
 /// A fresh, empty directory under the system temporary directory.
@@ -22,50 +21,40 @@ func makeTemporaryDirectory() -> String {
     return path
 }
 
-/// The application with an in-process model: what router tests run against.
+/// The whole server, from the composition root, with an in-process model: what router tests run against.
 struct RouterHarness {
-    let askService: AskService
-    let configuration: AppConfiguration
-    /// The harness's own Prometheus registry, shared by the model client, the ask service and `/metrics`
-    /// the way `ArcanosServer` wires them.
-    let exporter = PrometheusExporter()
+    let server: ArcanosServer
+    var configuration: AppConfiguration { self.server.configuration }
+    var askService: AskService { self.server.askService }
+    /// The server's Prometheus registry, shared by the model client, the ask service and `/metrics`.
+    var exporter: PrometheusExporter { self.server.metrics }
 
     init(
         provider: ScriptedLLMProvider?,
         maxAttempts: Int = 1,
         breakerThreshold: Int = 5,
+        selfTestTransport: (any SelfTestTransport)? = nil,
+        logger: Logger = quietLogger,
         configure: (inout AppConfiguration) -> Void = { _ in }
     ) {
         var configuration = AppConfiguration()
         configuration.server.dataDirectory = makeTemporaryDirectory()
         configuration.model.model = "test-model"
+        configuration.model.timeout = .seconds(10)
+        configuration.model.maxAttempts = maxAttempts
+        configuration.model.breakerThreshold = breakerThreshold
+        configuration.model.breakerOpen = .seconds(60)
+        // Router tests have no socket for the self-test to reach.
+        configuration.selfTest.interval = nil
         configure(&configuration)
-        let client = ResilientLLMClient(
-            provider: provider,
-            configuration: .init(
-                models: configuration.model.chain,
-                callTimeout: .seconds(10),
-                retry: .init(maxAttempts: maxAttempts, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2)),
-                breaker: .init(failureThreshold: breakerThreshold, openDuration: .seconds(60), jitter: 0)
-            ),
-            logger: quietLogger,
-            metrics: self.exporter.metrics
+        self.server = try! buildApplication(
+            configuration: configuration,
+            logger: logger,
+            overrides: .init(modelProvider: provider, selfTestTransport: selfTestTransport)
         )
-        self.askService = AskService(client: client, metrics: self.exporter.metrics)
-        self.configuration = configuration
     }
 
-    func makeApplication() -> some ApplicationProtocol {
-        buildApplication(
-            HTTPDependencies(
-                configuration: self.configuration,
-                askService: self.askService,
-                readiness: [DataDirectoryReadiness(path: self.configuration.server.dataDirectory)],
-                metrics: self.exporter
-            ),
-            logger: quietLogger
-        )
-    }
+    func makeApplication() -> HTTPApplication { self.server.application }
 }
 
 /// Configuration as `arcanos serve` reads it, from the given environment instead of the process's.
@@ -75,7 +64,7 @@ func configuration(environment: [String: String]) throws -> AppConfiguration {
     )
 }
 
-/// Runs the real server wiring (`ArcanosServer`, the same as `arcanos serve`) on an ephemeral loopback port.
+/// Runs the real server wiring (`buildApplication`, the same as `arcanos serve`) on an ephemeral loopback port.
 func withLiveServer<Result: Sendable>(
     environment: [String: String],
     _ body: @Sendable (_ baseURL: String) async throws -> Result
@@ -84,16 +73,18 @@ func withLiveServer<Result: Sendable>(
 }
 
 /// `withLiveServer`, also handing over the running `ArcanosServer` (its data directory, self-test, watchdog).
+/// - Parameter dataDirectory: nil starts from a fresh, empty one.
 func withLiveServerInstance<Result: Sendable>(
     environment: [String: String],
+    dataDirectory: String? = nil,
     _ body: @Sendable (_ baseURL: String, _ server: ArcanosServer) async throws -> Result
 ) async throws -> Result {
     var configuration = try configuration(environment: environment)
     configuration.server.port = 0
-    configuration.server.dataDirectory = makeTemporaryDirectory()
+    configuration.server.dataDirectory = dataDirectory ?? makeTemporaryDirectory()
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let server = try ArcanosServer(configuration: configuration, logger: quietLogger) { continuation.yield($0) }
-    let group = ServiceGroup(configuration: .init(services: server.services, logger: quietLogger))
+    let server = try buildApplication(configuration: configuration, logger: quietLogger) { continuation.yield($0) }
+    let group = ServiceGroup(configuration: .init(services: [server.application], logger: quietLogger))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         var iterator = ports.makeAsyncIterator()
@@ -157,4 +148,31 @@ extension Dictionary where Key == String, Value == Any {
         }
         return current
     }
+}
+
+/// The HTTP layer alone over parts a test builds by hand: for router tests of one component with a fake
+/// beside it (a scripted pool, an in-memory audit, a test clock). Tests of the whole server use
+/// `RouterHarness` or `withLiveServer`, which go through the composition root.
+func componentApplication(
+    _ configuration: AppConfiguration,
+    askService: AskService,
+    readiness: [any ReadinessReporting] = [],
+    confirmation: ConfirmationService? = nil,
+    services: [any Service] = [],
+    logger: Logger = quietLogger,
+    routes: (inout HTTPDependencies) -> Void = { _ in }
+) -> HTTPApplication {
+    var dependencies = HTTPDependencies(
+        configuration: configuration.http,
+        askService: askService,
+        readiness: readiness,
+        confirmation: confirmation ?? ConfirmationService(configuration: configuration.confirmation.gate)
+    )
+    routes(&dependencies)
+    return buildHTTPApplication(
+        router: buildRouter(dependencies),
+        configuration: dependencies.configuration,
+        services: services,
+        logger: logger
+    )
 }

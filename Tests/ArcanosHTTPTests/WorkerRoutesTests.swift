@@ -1,3 +1,4 @@
+import ArcanosApp
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosTesting
@@ -61,22 +62,18 @@ import Testing
             self.configuration = configuration
         }
 
-        func makeApplication() -> some ApplicationProtocol {
+        func makeApplication() -> HTTPApplication {
             let client = ResilientLLMClient(
                 provider: nil,
                 configuration: .init(models: ["test-model"]),
                 logger: quietLogger
             )
-            return buildApplication(
-                HTTPDependencies(
-                    configuration: self.configuration,
-                    askService: AskService(client: client),
-                    readiness: [WorkerPoolReadiness(pool: self.supervisor)],
-                    workers: self.dispatcher
-                ),
-                services: [self.supervisor],
-                logger: quietLogger
-            )
+            return componentApplication(
+                self.configuration,
+                askService: AskService(client: client),
+                readiness: [WorkerPoolReadiness(pool: self.supervisor)],
+                services: [self.supervisor]
+            ) { $0.workers = self.dispatcher }
         }
     }
 

@@ -1,0 +1,229 @@
+import ArcanosCore
+import ArcanosHTTP
+import ArcanosLLM
+import ArcanosStore
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The composition root: every service and route of a server, built from its configuration in dependency
+/// order. `arcanos serve` runs what it returns; every live and router test of the whole server calls it too,
+/// with its own configuration and, at most, the outside world replaced (`overrides`).
+///
+/// - Parameter onServerRunning: called with the port actually bound (`PORT=0` picks one).
+public func buildApplication(
+    configuration: AppConfiguration,
+    logger: Logger,
+    overrides: ApplicationOverrides = .init(),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> ArcanosServer {
+    // Model ids that pass the gate are credentials: labels and the public status show their aliases.
+    let publicModelNames = PublicModelNames(configuration.confirmation.gate)
+    let metrics = PrometheusExporter(modelNames: publicModelNames)
+    let model = configuration.model
+    let httpClient = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: OpenAIChatProvider.httpClientConfiguration(maximumConnections: model.maxConnections)
+    )
+    // One limit on model calls in flight and one prober, shared by every client built below.
+    let limiter = AdmissionLimiter(configuration: .init(limit: model.maxInFlight), metrics: metrics.metrics)
+    let prober = ModelProber()
+    let provider: (any LLMProvider)? =
+        overrides.modelProvider
+        ?? model.apiKey.map { apiKey in
+            OpenAIChatProvider(httpClient: httpClient, configuration: .init(baseURL: model.baseURL, apiKey: apiKey))
+        }
+    // `/ask` uses the chain of AI_MODEL; a worker module with a model of its own gets the same client
+    // settings over that model, then FALLBACK_MODEL.
+    let makeClient: @Sendable (String) -> ResilientLLMClient = { primary in
+        ResilientLLMClient(
+            provider: provider,
+            configuration: .init(
+                models: model.chain(primary: primary),
+                callTimeout: model.timeout,
+                retry: .init(maxAttempts: model.maxAttempts),
+                breaker: .init(
+                    failureThreshold: model.breakerThreshold,
+                    openDuration: model.breakerOpen,
+                    maximumOpenDuration: model.breakerMaxOpen
+                )
+            ),
+            logger: logger,
+            metrics: metrics.metrics,
+            limiter: limiter,
+            prober: prober
+        )
+    }
+    let client = makeClient(model.model)
+    if provider == nil {
+        logger.warning("OPENAI_API_KEY is not set: /ask answers in degraded mode")
+    }
+    let askService = AskService(
+        client: client,
+        configuration: .init(
+            cacheCapacity: configuration.fallback.cacheCapacity,
+            cacheTimeToLive: configuration.fallback.cacheTimeToLive
+        ),
+        metrics: metrics.metrics
+    )
+    // One gate state for every gated route and the token route.
+    let confirmation = ConfirmationService(configuration: configuration.confirmation.gate)
+    let workers = try WorkerPoolParts(
+        configuration: configuration,
+        client: client,
+        makeClient: makeClient,
+        logger: logger,
+        metrics: metrics.metrics
+    )
+    metrics.addSampler(workers.metricsSampler)
+    // The one writer of systemState.json.
+    let state = ArcanosServer.makeStateManager(dataDirectory: configuration.server.dataDirectory, logger: logger)
+    let selfTest = SelfTestPipeline(
+        configuration: .init(
+            interval: configuration.selfTest.interval,
+            prompts: configuration.selfTest.prompts,
+            promptTimeout: configuration.selfTest.promptTimeout,
+            baseURL: configuration.selfTest.baseURL,
+            targetModel: configuration.model.model,
+            apiKey: configuration.auth.apiKeys.first
+        ),
+        // The shared client never follows redirects, as the self-test requires.
+        transport: overrides.selfTestTransport ?? HTTPClientSelfTestTransport(httpClient: httpClient),
+        healthLog: HealthCheckLog(
+            storage: SystemStateFile(directory: configuration.server.dataDirectory, name: HealthCheckLog.relativePath),
+            logger: logger
+        ),
+        state: state,
+        logger: logger,
+        metrics: metrics.metrics
+    )
+    // Auto-heal (docs/auto-heal.md). The audit lives in arcanos.sqlite beside the jobs, on the same
+    // connection pool; the table's migrations are named apart.
+    let healAudit = try SQLiteHealAuditLog(sharingDatabaseOf: workers.store)
+    let workerStatus = WorkerStatusService(
+        configuration: .init(
+            workersDirectory: configuration.workers.directory,
+            systemModel: model.model,
+            environment: configuration.server.environment,
+            heuristic: .init(queueAgeWarning: configuration.heal.queueAgeWarning),
+            publicModelNames: publicModelNames,
+            dataDirectory: configuration.server.dataDirectory
+        ),
+        inventory: workers.inventory,
+        pool: workers.supervisor,
+        jobStore: workers.store,
+        askService: askService,
+        selfTest: { now in
+            let signals = await selfTest.signals(now: now)
+            return .init(
+                report: JSONValue(encoding: await selfTest.report(now: now)),
+                failed: signals.failed,
+                stale: signals.stale
+            )
+        },
+        errorRate: workers.errorRate,
+        state: state
+    )
+    let heal = HealService(
+        configuration: .init(
+            rateLimit: .init(maximum: configuration.heal.rateLimitMax, window: configuration.heal.rateLimitWindow),
+            verificationTimeout: configuration.heal.verificationTimeout
+        ),
+        status: workerStatus,
+        planner: RecoveryPlanner(
+            client: client,
+            configuration: .init(
+                aiEnabled: configuration.heal.aiPlanner,
+                aiDeadline: configuration.heal.aiTimeout,
+                heuristic: .init(queueAgeWarning: configuration.heal.queueAgeWarning)
+            ),
+            logger: logger,
+            metrics: metrics.metrics
+        ),
+        pool: workers.supervisor,
+        state: state,
+        // Every heal, plan-only and watchdog ones too, counted in arcanos_heals_total{source, outcome}.
+        audit: MeteredAuditLog(healAudit, metrics: metrics.metrics),
+        logger: logger
+    )
+    let watchdog = HealWatchdog(
+        configuration: .init(mode: configuration.watchdog.mode, interval: configuration.watchdog.interval),
+        assess: { now in await workerStatus.snapshot(now: now).assessment },
+        healer: heal,
+        logger: logger,
+        metrics: metrics.metrics
+    )
+    var dependencies = HTTPDependencies(
+        configuration: configuration.http,
+        askService: askService,
+        readiness: [DataDirectoryReadiness(path: configuration.server.dataDirectory)] + workers.readiness,
+        confirmation: confirmation,
+        metrics: metrics,
+        workers: workers.dispatcher
+    )
+    dependencies.selfTest = selfTest
+    dependencies.autoHeal = AutoHealRoutes(status: workerStatus, heal: heal, audit: healAudit, watchdog: watchdog)
+    let host = configuration.server.host
+    let router = buildRouter(dependencies)
+    let application = buildHTTPApplication(
+        router: router,
+        configuration: dependencies.configuration,
+        // In dependency order, before the HTTP server, which starts last; the group shuts them down in
+        // reverse, so the HTTP client outlives every request that may still use it.
+        services: [
+            HTTPClientService(client: httpClient),
+            prober,
+            workers.supervisor,
+            JobRetentionService(
+                store: workers.store,
+                retention: configuration.workers.jobRetention,
+                clock: ContinuousClock(),
+                logger: logger
+            ),
+            // First of the rest, so a corrupt systemState.json is moved aside before requests arrive.
+            SystemStateLoadService(state: state, logger: logger),
+            SelfTestService(pipeline: selfTest, clock: ContinuousClock(), logger: logger),
+            HealWatchdogService(watchdog: watchdog, clock: ContinuousClock(), logger: logger),
+        ],
+        logger: logger,
+        onServerRunning: { port in
+            // The self-test probes the address actually bound (PORT=0 picks one).
+            await selfTest.serverRunning(host: host, port: port)
+            await onServerRunning(port)
+        }
+    )
+    return ArcanosServer(
+        configuration: configuration,
+        askService: askService,
+        confirmation: confirmation,
+        metrics: metrics,
+        workers: workers,
+        state: state,
+        selfTest: selfTest,
+        heal: heal,
+        workerStatus: workerStatus,
+        watchdog: watchdog,
+        routes: router.routeDescriptions,
+        application: application
+    )
+}
+
+extension AppConfiguration {
+    /// The part the HTTP layer is configured with.
+    public var http: HTTPConfiguration {
+        var http = HTTPConfiguration()
+        http.host = self.server.host
+        http.port = self.server.port
+        http.maximumBodyBytes = self.server.maximumBodyBytes
+        http.idleTimeout = self.server.idleTimeout
+        http.headerTimeout = self.server.headerTimeout
+        http.authPolicy = self.auth.policy
+        http.degradesPreemptively = self.degradesPreemptively
+        http.automationHeader = self.confirmation.automationHeader
+        http.metricsEnabled = self.observability.metricsEnabled
+        http.metricsRequireKey = self.observability.metricsRequireKey
+        http.publicURL = self.observability.publicURL
+        return http
+    }
+}

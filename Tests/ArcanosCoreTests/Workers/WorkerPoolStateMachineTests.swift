@@ -52,6 +52,43 @@ import Testing
         return incarnation
     }
 
+    func executed(
+        _ execution: Machine.Execution,
+        fence: Int = 1,
+        stopping: Bool = false,
+        jitter: Double = 1,
+        incarnation: Int,
+        in machine: inout Machine
+    ) -> Machine.ExecutionAction {
+        machine.jobExecuted(
+            fence: fence,
+            execution,
+            slot: 0,
+            incarnation: incarnation,
+            stopping: stopping,
+            date: self.date,
+            jitter: jitter
+        )
+    }
+
+    func exited(
+        _ exit: Machine.Exit,
+        cancelled: Bool = false,
+        now: ContinuousClock.Instant? = nil,
+        jitter: Double = 1,
+        incarnation: Int,
+        in machine: inout Machine
+    ) -> Machine.ExitAction {
+        machine.workerExited(
+            exit,
+            slot: 0,
+            incarnation: incarnation,
+            cancelled: cancelled,
+            now: now ?? self.start,
+            jitter: jitter
+        )
+    }
+
     @Test func aClaimedJobRunsAndItsSuccessCompletesItAndClaimsTheNext() {
         var machine = self.makeMachine()
         #expect(machine.aliveWorkerIDs.isEmpty)
@@ -61,15 +98,7 @@ import Testing
         #expect(machine.slots[0].job?.deadline == self.start + .seconds(10))
         #expect(machine.aliveWorkerIDs == ["arcanos-worker-1"])
 
-        let action = machine.jobExecuted(
-            fence: 1,
-            .success("HELLO"),
-            slot: 0,
-            incarnation: incarnation,
-            stopping: false,
-            date: self.date,
-            jitter: 1
-        )
+        let action = self.executed(.success("HELLO"), incarnation: incarnation, in: &machine)
         #expect(action.job == .init(lease: lease, settlement: .complete(result: "HELLO", claimNext: true)))
         #expect(action.next == .work)
         #expect(machine.slots[0].job == nil)
@@ -82,29 +111,14 @@ import Testing
         var machine = self.makeMachine()
         let lease = self.lease(attempt: 2)
         var incarnation = self.running(lease, in: &machine)
-        let failed = machine.jobExecuted(
-            fence: 1,
-            .failure("exit 1", .worker),
-            slot: 0,
-            incarnation: incarnation,
-            stopping: false,
-            date: self.date,
-            jitter: 1
-        )
+        let failed = self.executed(.failure("exit 1", .worker), incarnation: incarnation, in: &machine)
         // The second attempt's retry waits 2 × 500 ms; the worker ends as crashed.
         #expect(failed.job == .init(lease: lease, settlement: .fail(message: "exit 1", retryAfter: .seconds(1))))
         #expect(failed.next == .crash("exit 1"))
 
         var replacements: [Machine.Replacement] = []
         for jitter in [1.0, 1, 1, 0] {
-            let exited = machine.workerExited(
-                .crashed("exit 1"),
-                slot: 0,
-                incarnation: incarnation,
-                cancelled: false,
-                now: self.start,
-                jitter: jitter
-            )
+            let exited = self.exited(.crashed("exit 1"), jitter: jitter, incarnation: incarnation, in: &machine)
             #expect(exited.job == nil, "the worker settled its own job")
             #expect(machine.slots[0].phase == .restarting && !machine.slots[0].phase.isAlive)
             replacements.append(exited.replacement)
@@ -124,23 +138,8 @@ import Testing
             machine.jobClaimed(next, timeout: .seconds(10), slot: 0, incarnation: 5, stopping: false, now: self.start)
                 == .run
         )
-        _ = machine.jobExecuted(
-            fence: 2,
-            .success("ok"),
-            slot: 0,
-            incarnation: 5,
-            stopping: false,
-            date: self.date,
-            jitter: 1
-        )
-        let exited = machine.workerExited(
-            .crashed("boom"),
-            slot: 0,
-            incarnation: 5,
-            cancelled: false,
-            now: self.start,
-            jitter: 1
-        )
+        _ = self.executed(.success("ok"), fence: 2, incarnation: 5, in: &machine)
+        let exited = self.exited(.crashed("boom"), incarnation: 5, in: &machine)
         #expect(exited.replacement == .restart(after: .zero))
     }
 
@@ -148,13 +147,11 @@ import Testing
         var machine = self.makeMachine()
         let lease = self.lease()
         let incarnation = self.running(lease, in: &machine)
-        let exited = machine.workerExited(
+        let exited = self.exited(
             .crashed("the job store could not be read"),
-            slot: 0,
+            jitter: 0,
             incarnation: incarnation,
-            cancelled: false,
-            now: self.start,
-            jitter: 0
+            in: &machine
         )
         #expect(
             exited.job
@@ -168,23 +165,14 @@ import Testing
     @Test func moreRestartsThanTheThresholdTripTheStormGuardAndTheSlotStaysDead() {
         var machine = self.makeMachine(restart: .init(initialBackoff: .zero, restartThreshold: 1))
         var incarnation = machine.workerStarting(slot: 0, now: self.start)
-        let first = machine.workerExited(
-            .crashed("boom"),
-            slot: 0,
-            incarnation: incarnation,
-            cancelled: false,
-            now: self.start,
-            jitter: 1
-        )
+        let first = self.exited(.crashed("boom"), incarnation: incarnation, in: &machine)
         #expect(first.replacement == .restart(after: .zero))
         incarnation = machine.workerStarting(slot: 0, now: self.start)
-        let second = machine.workerExited(
+        let second = self.exited(
             .crashed("boom"),
-            slot: 0,
-            incarnation: incarnation,
-            cancelled: false,
             now: self.start + .seconds(1),
-            jitter: 1
+            incarnation: incarnation,
+            in: &machine
         )
         #expect(second.replacement == .stormGuardTripped)
         #expect(machine.slots[0].phase == .dead && machine.restart.isUnsafe && machine.restart.storms == 1)
@@ -199,27 +187,12 @@ import Testing
         var machine = self.makeMachine()
         let lease = self.lease()
         let incarnation = self.running(lease, in: &machine)
-        let exited = machine.workerExited(
-            .stopped,
-            slot: 0,
-            incarnation: incarnation,
-            cancelled: true,
-            now: self.start,
-            jitter: 1
-        )
+        let exited = self.exited(.stopped, cancelled: true, incarnation: incarnation, in: &machine)
         #expect(exited == .init(job: .init(lease: lease, settlement: .release), replacement: .none))
         #expect(machine.slots[0].phase == .stopped && machine.slots[0].restarts == 0 && machine.restart.crashes == 0)
 
         // The stopped worker's task ends later, with a success: the supervisor already settled the job.
-        let late = machine.jobExecuted(
-            fence: 1,
-            .success("late"),
-            slot: 0,
-            incarnation: incarnation,
-            stopping: true,
-            date: self.date,
-            jitter: 1
-        )
+        let late = self.executed(.success("late"), stopping: true, incarnation: incarnation, in: &machine)
         #expect(late == .init(job: nil, next: .stop))
     }
 
@@ -227,25 +200,15 @@ import Testing
         var machine = self.makeMachine()
         let lease = self.lease()
         let incarnation = self.running(lease, in: &machine)
-        let action = machine.jobExecuted(
-            fence: 1,
+        let action = self.executed(
             .failure("the task was cancelled", .worker),
-            slot: 0,
-            incarnation: incarnation,
             stopping: true,
-            date: self.date,
-            jitter: 1
+            incarnation: incarnation,
+            in: &machine
         )
         #expect(action == .init(job: .init(lease: lease, settlement: .release), next: .stop))
         // Nothing is left for the exit to settle, and a success while stopping claims nothing more.
-        let exited = machine.workerExited(
-            .stopped,
-            slot: 0,
-            incarnation: incarnation,
-            cancelled: true,
-            now: self.start,
-            jitter: 1
-        )
+        let exited = self.exited(.stopped, cancelled: true, incarnation: incarnation, in: &machine)
         #expect(exited.job == nil)
     }
 
@@ -253,15 +216,7 @@ import Testing
         var machine = self.makeMachine()
         let lease = self.lease()
         let incarnation = self.running(lease, in: &machine)
-        let action = machine.jobExecuted(
-            fence: 1,
-            .success("done"),
-            slot: 0,
-            incarnation: incarnation,
-            stopping: true,
-            date: self.date,
-            jitter: 1
-        )
+        let action = self.executed(.success("done"), stopping: true, incarnation: incarnation, in: &machine)
         #expect(action.job?.settlement == .complete(result: "done", claimNext: false))
     }
 
@@ -334,15 +289,7 @@ import Testing
         )
         #expect(lost == .leaseLost(lease) && machine.slots[0].job == nil)
         #expect(machine.leaseToRenew(slot: 0, incarnation: incarnation) == nil)
-        let finished = machine.jobExecuted(
-            fence: 7,
-            .success("written by nobody"),
-            slot: 0,
-            incarnation: incarnation,
-            stopping: false,
-            date: self.date,
-            jitter: 1
-        )
+        let finished = self.executed(.success("written by nobody"), fence: 7, incarnation: incarnation, in: &machine)
         #expect(finished == .init(job: nil, next: .work), "the worker goes on without writing")
     }
 
@@ -350,14 +297,10 @@ import Testing
         var machine = self.makeMachine()
         let lease = self.lease(attempt: 2)
         let incarnation = self.running(lease, in: &machine)
-        let action = machine.jobExecuted(
-            fence: 1,
+        let action = self.executed(
             .failure("the model call failed (circuit_open)", .modelUnavailable(retryAfter: .seconds(3))),
-            slot: 0,
             incarnation: incarnation,
-            stopping: false,
-            date: self.date,
-            jitter: 1
+            in: &machine
         )
         #expect(
             action
@@ -379,14 +322,11 @@ import Testing
         var machine = self.makeMachine()
         let lease = self.lease(attempt: 3)
         let incarnation = self.running(lease, in: &machine)
-        let action = machine.jobExecuted(
-            fence: 1,
+        let action = self.executed(
             .failure("the model call failed (timeout)", .modelUnavailable(retryAfter: nil)),
-            slot: 0,
+            jitter: 0,
             incarnation: incarnation,
-            stopping: false,
-            date: self.date,
-            jitter: 0
+            in: &machine
         )
         #expect(
             action.job?.settlement
@@ -398,34 +338,25 @@ import Testing
         var machine = self.makeMachine(modelWait: .init(maximumWait: .seconds(60)))
         let lease = self.lease(createdAt: self.date - 61)
         let incarnation = self.running(lease, in: &machine)
-        let action = machine.jobExecuted(
-            fence: 1,
+        let action = self.executed(
             .failure("the model call failed (circuit_open)", .modelUnavailable(retryAfter: nil)),
-            slot: 0,
             incarnation: incarnation,
-            stopping: false,
-            date: self.date,
-            jitter: 1
+            in: &machine
         )
-        guard case .fail(let message, nil)? = action.job?.settlement else {
-            Issue.record("expected a final failure, got \(String(describing: action.job))")
-            return
-        }
-        #expect(message.contains("JOB_MODEL_WAIT_MS") && action.next == .work)
+        let reason = "the model was unavailable for longer than JOB_MODEL_WAIT_MS (60000 ms)"
+        #expect(
+            action == .init(job: .init(lease: lease, settlement: .fail(message: reason, retryAfter: nil)), next: .work)
+        )
     }
 
     @Test func aRejectedRequestIsChargedButTheWorkerCarriesOn() {
         var machine = self.makeMachine()
         let lease = self.lease()
         let incarnation = self.running(lease, in: &machine)
-        let action = machine.jobExecuted(
-            fence: 1,
+        let action = self.executed(
             .failure("the model call failed (rejected)", .modelRejected),
-            slot: 0,
             incarnation: incarnation,
-            stopping: false,
-            date: self.date,
-            jitter: 1
+            in: &machine
         )
         #expect(
             action
@@ -467,13 +398,11 @@ import Testing
         #expect(machine.slots[0].phase == .hung(.deadlineExceeded) && machine.aliveWorkerIDs == ["arcanos-worker-2"])
         #expect(machine.monitorTick(now: self.start + .seconds(11), exiting: []).isEmpty, "found once")
 
-        let exited = machine.workerExited(
+        let exited = self.exited(
             .hung(.deadlineExceeded),
-            slot: 0,
-            incarnation: incarnation,
-            cancelled: false,
             now: self.start + .seconds(11),
-            jitter: 1
+            incarnation: incarnation,
+            in: &machine
         )
         #expect(
             exited
@@ -503,14 +432,7 @@ import Testing
     @Test func aWorkerThatStopsOnItsOwnCountsAsACrash() {
         var machine = self.makeMachine()
         let incarnation = machine.workerStarting(slot: 0, now: self.start)
-        let exited = machine.workerExited(
-            .stopped,
-            slot: 0,
-            incarnation: incarnation,
-            cancelled: false,
-            now: self.start,
-            jitter: 1
-        )
+        let exited = self.exited(.stopped, incarnation: incarnation, in: &machine)
         #expect(exited == .init(job: nil, replacement: .restart(after: .zero)))
         #expect(machine.restart.crashes == 1 && machine.slots[0].phase == .restarting)
     }

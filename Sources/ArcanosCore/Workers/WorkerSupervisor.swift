@@ -377,13 +377,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             }
             self.state.withLock { $0.recordFailure(message) }
         case .release:
-            let outcome = await self.settle(lease) { store, lease, now in try await store.release(lease, now: now) }
-            if outcome == .applied { self.signals.workAvailable() }
-            if let outcome {
-                self.onEvent?(
-                    .jobFinished(workerID: workerID, jobID: jobID, outcome: outcome == .applied ? .released : .fenced)
-                )
-            }
+            await self.handBack(lease, retryAfter: nil, error: nil, as: .released, workerID: workerID)
         case .waitForModel(let message, let delay):
             self.logger.info(
                 "model unavailable: job waits for it",
@@ -391,18 +385,29 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                     "job.id": "\(jobID)", "worker.id": "\(workerID)", "job.retry_after_ms": "\(delay.milliseconds)",
                 ]
             )
-            let outcome = await self.settle(lease) { store, lease, now in
-                try await store.release(lease, retryAfter: delay, error: "\(message); waiting for the model", now: now)
-            }
-            if outcome == .applied, delay == .zero { self.signals.workAvailable() }
-            if let outcome {
-                self.onEvent?(
-                    .jobFinished(workerID: workerID, jobID: jobID, outcome: outcome == .applied ? .deferred : .fenced)
-                )
-            }
+            let error = "\(message); waiting for the model"
+            await self.handBack(lease, retryAfter: delay, error: error, as: .deferred, workerID: workerID)
             self.state.withLock { $0.recordFailure(message) }
         }
         return nil
+    }
+
+    /// Gives the job back to the queue uncharged, claimable after `retryAfter` (at once when nil or zero).
+    private func handBack(
+        _ lease: JobLease,
+        retryAfter: Duration?,
+        error: String?,
+        as outcome: WorkerPoolEvent.JobOutcome,
+        workerID: String
+    ) async {
+        let written = await self.settle(lease) { store, lease, now in
+            try await store.release(lease, retryAfter: retryAfter, error: error, now: now)
+        }
+        guard let written else { return }
+        if written == .applied, (retryAfter ?? .zero) == .zero { self.signals.workAvailable() }
+        self.onEvent?(
+            .jobFinished(workerID: workerID, jobID: lease.jobID, outcome: written == .applied ? outcome : .fenced)
+        )
     }
 
     /// Runs a store write for a lease outside the current task's cancellation: settling a stopped worker's job

@@ -6,7 +6,8 @@ import Synchronization
 /// Runs the core pool: `workerCount` workers consuming the one job queue, each watched. A worker that crashes
 /// is replaced at once, then with jittered backoff; a hung one (past its task deadline or silent) is cancelled,
 /// its command killed, and replaced; a restart storm stops the replacing and marks the pool unsafe.
-/// `restart()` swaps the whole pool, handing in-flight jobs back to the queue.
+/// `restart()` swaps the whole pool, handing in-flight jobs back to the queue. The slots' lifecycle is a
+/// `WorkerPoolStateMachine`: this class tells it what happened and performs what it answers.
 ///
 /// Generic over its clock so tests drive deadlines, heartbeats and backoff with a `TestClock`; job dates come
 /// from `wallClock` (they are persisted and compared across processes).
@@ -301,7 +302,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 }
                 return action
             }
-            if let job = action.job { _ = await self.perform(job, workerID: workerID) }
+            if let job = action.job { await self.perform(job, workerID: workerID) }
 
             switch action.replacement {
             case .none:
@@ -331,6 +332,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
 
     /// Writes what the machine decided for a job: the one place a job's outcome reaches the store, its
     /// signals, events and telemetry. Returns the next job when a completion claimed one.
+    @discardableResult
     private func perform(_ action: Machine.JobAction, workerID: String) async -> JobLease? {
         let lease = action.lease
         let jobID = lease.jobID
@@ -500,7 +502,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             if let prefetched {
                 // Stopped with a job claimed but not started: hand it back at once.
                 let action = self.state.withLock { $0.machine.claimAbandoned(prefetched) }
-                Task { _ = await self.perform(action, workerID: workerID) }
+                Task { await self.perform(action, workerID: workerID) }
             }
         }
         jobs: while !Task.isCancelled, !exit.isResolved {
@@ -540,7 +542,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 let action = self.state.withLock {
                     $0.machine.jobCannotRun(lease, message: WorkerTaskFailure.message(for: error))
                 }
-                _ = await self.perform(action, workerID: workerID)
+                await self.perform(action, workerID: workerID)
                 continue
             }
 
@@ -557,7 +559,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 return claim
             }
             if case .giveBack(let action) = claim {
-                _ = await self.perform(action, workerID: workerID)
+                await self.perform(action, workerID: workerID)
                 break jobs
             }
             self.onEvent?(.jobStarted(workerID: workerID, jobID: lease.jobID, attempt: lease.attempt))

@@ -37,7 +37,7 @@ public struct WorkerRestartStateMachine<Instant: InstantProtocol>: Sendable wher
     }
 
     /// How long an unsafe pool waits before its probe restart: `quietPeriod`, doubled after each failed probe.
-    public var quietPeriod: Duration { self.configuration.quietPeriods.delay(self.failedProbes, random: 0) }
+    public var quietPeriod: Duration { self.configuration.quietPeriodBackoff.delay(self.failedProbes, random: 0) }
 
     public var isUnsafe: Bool { self.unsafeSince != nil }
 
@@ -178,7 +178,7 @@ public struct WorkerRestartPolicy: Sendable, Hashable {
 
     /// How long an unsafe pool waits before its probe restart, by failed probes so far: doubling from
     /// `quietPeriod` up to `maximumQuietPeriod` (or `quietPeriod`, when that is longer), no jitter.
-    public var quietPeriods: Backoff {
+    public var quietPeriodBackoff: Backoff {
         Backoff(initial: self.quietPeriod, maximum: self.maximumQuietPeriod, jitter: 0)
     }
 

@@ -10,12 +10,13 @@ public struct JobRetryPolicy: Sendable, Hashable {
         self.maximumDelay = maximumDelay
     }
 
+    /// Doubling from `initialDelay`, capped at `maximumDelay`, scaled into [50 %, 100 %] by jitter.
+    public var backoff: Backoff {
+        Backoff(initial: min(self.initialDelay, self.maximumDelay), maximum: self.maximumDelay, jitter: 0.5)
+    }
+
     /// The delay after failed attempt number `attempt` (1-based); `jitter` in 0...1 scales it into [50 %, 100 %].
     public func delay(afterAttempt attempt: Int, jitter: Double) -> Duration {
-        guard self.initialDelay > .zero else { return .zero }
-        let exponent = min(max(attempt - 1, 0), 30)
-        let raw = self.initialDelay * (1 << exponent)
-        let capped = min(raw, self.maximumDelay)
-        return capped * (0.5 + 0.5 * min(max(jitter, 0), 1))
+        self.backoff.delay(attempt - 1, random: 1 - jitter)
     }
 }

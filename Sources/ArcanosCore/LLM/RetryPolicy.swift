@@ -22,6 +22,11 @@ public struct RetryPolicy: Sendable, Hashable {
         self.maxRetryAfter = maxRetryAfter
     }
 
+    /// Doubling from `baseDelay`, capped at `maxDelay`, half of it jittered ("equal jitter").
+    public var backoff: Backoff {
+        Backoff(initial: min(self.baseDelay, self.maxDelay), maximum: self.maxDelay, jitter: 0.5)
+    }
+
     /// The wait before attempt `attempt + 1`, or nil when the call should not be retried.
     /// - Parameters:
     ///   - attempt: how many attempts have been made (1 after the first failure).
@@ -29,9 +34,7 @@ public struct RetryPolicy: Sendable, Hashable {
     ///   - jitter: a number in 0...1; half of the backoff is scaled by it ("equal jitter").
     public func delay(after failure: LLMFailure, attempt: Int, remaining: Duration, jitter: Double) -> Duration? {
         guard failure.kind.isRetryable, attempt < self.maxAttempts else { return nil }
-        let exponent = min(max(attempt - 1, 0), 30)
-        let backoff = min(self.baseDelay * (1 << exponent), self.maxDelay)
-        var delay = backoff / 2 + (backoff / 2) * min(max(jitter, 0), 1)
+        var delay = self.backoff.delay(attempt - 1, random: 1 - jitter)
         if let retryAfter = failure.retryAfter {
             guard retryAfter <= self.maxRetryAfter else { return nil }
             delay = max(delay, retryAfter)

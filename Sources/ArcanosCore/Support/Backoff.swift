@@ -1,8 +1,9 @@
 /// A growing wait, as a pure value: `initial × factor^n`, capped at `maximum`, then shortened by up to
-/// `jitter` of itself. The breaker's open time uses it; the model retry, job retry and restart backoffs still
-/// have their own copies of the formula (to fold in here).
+/// `jitter` of itself, in whole milliseconds. The one copy of the formula: the breaker's open time, the model
+/// retry (`RetryPolicy`), the job retry (`JobRetryPolicy`), the worker restart backoff and the unsafe pool's
+/// quiet period all use it.
 public struct Backoff: Sendable, Hashable {
-    /// The wait after the first event (n = 0).
+    /// The wait after the first event (n = 0); zero makes every wait zero.
     public var initial: Duration
     /// Growth per further event.
     public var factor: Double
@@ -12,7 +13,7 @@ public struct Backoff: Sendable, Hashable {
     public var jitter: Double
 
     public init(initial: Duration, factor: Double = 2, maximum: Duration, jitter: Double = 0.2) {
-        precondition(initial > .zero, "initial must be positive")
+        precondition(initial >= .zero, "initial must not be negative")
         precondition(factor >= 1, "factor must be at least 1")
         self.initial = initial
         self.factor = factor
@@ -26,7 +27,11 @@ public struct Backoff: Sendable, Hashable {
         let maximum = self.maximum.seconds
         var seconds = self.initial.seconds
         // Grows step by step so a large n cannot overflow: it stops at the cap.
-        for _ in 0..<max(n, 0) where seconds < maximum { seconds *= self.factor }
+        var step = 0
+        while step < n, self.factor > 1, seconds > 0, seconds < maximum {
+            seconds *= self.factor
+            step += 1
+        }
         seconds = min(seconds, maximum) * (1 - self.jitter * min(max(random, 0), 1))
         return .milliseconds(Int64((seconds * 1000).rounded()))
     }

@@ -19,8 +19,8 @@ public struct WorkerRestartStateMachine<Instant: InstantProtocol>: Sendable wher
     private var consecutiveFailures: [Int: Int] = [:]
     private var recentRestarts: [Instant] = []
     public private(set) var unsafeSince: Instant?
-    /// How long an unsafe pool waits before its probe restart: `quietPeriod`, doubled after each failed probe.
-    public private(set) var quietPeriod: Duration
+    /// Probes that failed since the pool was last trusted (a forced restart or a probation passed).
+    private var failedProbes = 0
     /// When the pool was restarted on probation (a probe, or a heal without `force`), until it outlives
     /// `restartWindow` without a failure.
     public private(set) var probationSince: Instant?
@@ -34,8 +34,10 @@ public struct WorkerRestartStateMachine<Instant: InstantProtocol>: Sendable wher
 
     public init(configuration: WorkerRestartPolicy = .init()) {
         self.configuration = configuration
-        self.quietPeriod = configuration.quietPeriod
     }
+
+    /// How long an unsafe pool waits before its probe restart: `quietPeriod`, doubled after each failed probe.
+    public var quietPeriod: Duration { self.configuration.quietPeriodBackoff.delay(self.failedProbes, random: 0) }
 
     public var isUnsafe: Bool { self.unsafeSince != nil }
 
@@ -65,17 +67,14 @@ public struct WorkerRestartStateMachine<Instant: InstantProtocol>: Sendable wher
             guard !self.isOnProbation(now: now) else {
                 // The probe failed: the storm is not over. Unsafe again, and the next probe waits longer.
                 self.probationSince = nil
-                self.quietPeriod = min(
-                    self.quietPeriod * 2,
-                    max(self.configuration.maximumQuietPeriod, self.quietPeriod)
-                )
+                self.failedProbes += 1
                 self.storms += 1
                 self.unsafeSince = now
                 return .stop
             }
             // The probation passed without a failure: the pool is trusted again, from scratch.
             self.probationSince = nil
-            self.quietPeriod = self.configuration.quietPeriod
+            self.failedProbes = 0
         }
         self.prune(now: now)
         guard self.recentRestarts.count < self.configuration.restartThreshold else {
@@ -104,19 +103,17 @@ public struct WorkerRestartStateMachine<Instant: InstantProtocol>: Sendable wher
         self.recentRestarts = []
         self.unsafeSince = nil
         self.probationSince = resetStormGuard ? nil : now
-        if resetStormGuard { self.quietPeriod = self.configuration.quietPeriod }
+        if resetStormGuard { self.failedProbes = 0 }
     }
 
-    public mutating func restartsInWindow(now: Instant) -> Int {
-        self.prune(now: now)
-        return self.recentRestarts.count
+    public func restartsInWindow(now: Instant) -> Int {
+        let window = self.configuration.restartWindow
+        return self.recentRestarts.count { $0.duration(to: now) < window }
     }
 
     func backoff(consecutiveFailures failures: Int, jitter: Double) -> Duration {
         guard failures > 1 else { return .zero }
-        let exponent = min(failures - 2, 30)
-        let nominal = min(self.configuration.initialBackoff * (1 << exponent), self.configuration.maximumBackoff)
-        return nominal * (0.5 + 0.5 * min(max(jitter, 0), 1))
+        return self.configuration.backoff.delay(failures - 2, random: 1 - jitter)
     }
 
     private mutating func prune(now: Instant) {
@@ -172,6 +169,18 @@ public struct WorkerRestartPolicy: Sendable, Hashable {
     public var quietPeriod: Duration
     /// The quiet period doubles after each failed probe up to this (or `quietPeriod`, when that is longer).
     public var maximumQuietPeriod: Duration
+
+    /// The wait before the second, third, … consecutive replacement of a slot: doubling from `initialBackoff`,
+    /// capped at `maximumBackoff`, scaled into [50 %, 100 %] by jitter.
+    public var backoff: Backoff {
+        Backoff(initial: min(self.initialBackoff, self.maximumBackoff), maximum: self.maximumBackoff, jitter: 0.5)
+    }
+
+    /// How long an unsafe pool waits before its probe restart, by failed probes so far: doubling from
+    /// `quietPeriod` up to `maximumQuietPeriod` (or `quietPeriod`, when that is longer), no jitter.
+    public var quietPeriodBackoff: Backoff {
+        Backoff(initial: self.quietPeriod, maximum: self.maximumQuietPeriod, jitter: 0)
+    }
 
     public init(
         initialBackoff: Duration = .milliseconds(100),

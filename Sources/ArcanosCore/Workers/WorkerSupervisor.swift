@@ -6,7 +6,8 @@ import Synchronization
 /// Runs the core pool: `workerCount` workers consuming the one job queue, each watched. A worker that crashes
 /// is replaced at once, then with jittered backoff; a hung one (past its task deadline or silent) is cancelled,
 /// its command killed, and replaced; a restart storm stops the replacing and marks the pool unsafe.
-/// `restart()` swaps the whole pool, handing in-flight jobs back to the queue.
+/// `restart()` swaps the whole pool, handing in-flight jobs back to the queue. The slots' lifecycle is a
+/// `WorkerPoolStateMachine`: this class tells it what happened and performs what it answers.
 ///
 /// Generic over its clock so tests drive deadlines, heartbeats and backoff with a `TestClock`; job dates come
 /// from `wallClock` (they are persisted and compared across processes).
@@ -19,7 +20,6 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
     private let wallClock: @Sendable () -> Date
     private let logger: Logger
     private let onEvent: (@Sendable (WorkerPoolEvent) -> Void)?
-    private let detector: WorkerHangDetector
     private let state: Mutex<State>
 
     public init(
@@ -40,53 +40,24 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
         self.wallClock = wallClock
         self.logger = logger
         self.onEvent = onEvent
-        self.detector = WorkerHangDetector(heartbeatTimeout: configuration.heartbeatTimeout)
         self.state = Mutex(State(configuration: configuration, now: clock.now))
     }
 
     // MARK: State
 
-    private enum Phase: Equatable {
-        case starting, idle, claiming, busy, restarting, dead, stopped
-        case hung(WorkerHangReason)
+    private typealias Machine = WorkerPoolStateMachine<C.Instant>
 
-        var isAlive: Bool {
-            switch self {
-            case .starting, .idle, .claiming, .busy: true
-            case .restarting, .dead, .stopped, .hung: false
-            }
-        }
-    }
-
-    private struct ActiveJob {
-        var lease: JobLease
-        var plan: WorkerTaskPlan
-        var startedAt: C.Instant
-        var deadline: C.Instant
-    }
-
-    private enum Exit: Sendable {
-        /// Stopped on purpose (restart, shutdown) or returned on its own.
-        case stopped
-        case crashed(String)
-        case hung(WorkerHangReason)
-    }
-
-    private struct Slot {
-        let workerID: String
-        var incarnation = 0
-        var phase = Phase.stopped
-        var lastHeartbeat: C.Instant
-        var job: ActiveJob?
+    /// A slot's running worker: the task to cancel and the exit its supervising loop waits for.
+    private struct Worker {
         var task: Task<Void, Never>?
-        var exit: OneShot<Exit>?
-        var restarts = 0
+        var exit: OneShot<Machine.Exit>
     }
 
     private struct State {
-        var machine: WorkerRestartStateMachine<C.Instant>
+        /// The slots' lifecycle; everything else here is the pool's generations and telemetry.
+        var machine: Machine
+        var workers: [Worker?]
         var runtime: WorkerRuntimeStatus
-        var slots: [Slot]
         var generation = 0
         var generationStop: OneShot<Void>?
         var pendingRestart: OneShot<StartWorkersSummary>?
@@ -98,14 +69,14 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
         var shuttingDown = false
 
         init(configuration: WorkerPoolConfiguration, now: C.Instant) {
-            self.machine = .init(configuration: configuration.restart)
+            self.machine = Machine(configuration: configuration, now: now)
+            self.workers = Array(repeating: nil, count: configuration.workerIds.count)
             self.runtime = WorkerRuntimeStatus(
                 enabled: configuration.enabled,
                 model: configuration.model,
                 configuredCount: configuration.workerCount,
                 workerIds: []
             )
-            self.slots = configuration.workerIds.map { Slot(workerID: $0, lastHeartbeat: now) }
         }
 
         /// Latest input, result and error, unredacted and cut to a bounded prefix: redaction (regular
@@ -129,19 +100,15 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             self.lastError = String(message.prefix(InputPreview.maximumLength * 4))
         }
 
-        /// The runtime status with its previews redacted.
+        /// The runtime status with its listeners (the alive workers) and its previews redacted.
         var runtimeStatus: WorkerRuntimeStatus {
             var runtime = self.runtime
+            runtime.workerIds = self.machine.aliveWorkerIDs
+            runtime.activeListeners = runtime.workerIds.count
             runtime.lastInputPreview = self.lastInput.map { InputPreview.make($0) }
             runtime.lastResult = self.lastResult.map { InputPreview.make($0) }
             runtime.lastError = self.lastError.map { InputPreview.make($0) }
             return runtime
-        }
-
-        mutating func refreshListeners() {
-            let alive = self.slots.filter { $0.phase.isAlive }
-            self.runtime.activeListeners = alive.count
-            self.runtime.workerIds = alive.map(\.workerID)
         }
     }
 
@@ -168,7 +135,6 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
         let pending = self.state.withLock { state -> OneShot<StartWorkersSummary>? in
             state.running = false
             state.runtime.started = false
-            state.refreshListeners()
             defer { state.pendingRestart = nil }
             return state.pendingRestart
         }
@@ -195,7 +161,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 resetStormGuard: state.resetStormGuardOnRestart || !isRestart,
                 now: self.clock.now
             )
-            if !state.machine.isUnsafe { state.unsafeSince = nil }
+            if !state.machine.restart.isUnsafe { state.unsafeSince = nil }
             state.resetStormGuardOnRestart = false
             if isRestart {
                 state.poolRestarts += 1
@@ -295,18 +261,13 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
     // MARK: Supervision
 
     private func supervise(slot index: Int) async {
+        let workerID = self.configuration.workerIds[index]
         while !Task.isCancelled {
-            let exit = OneShot<Exit>()
+            let exit = OneShot<Machine.Exit>()
             let incarnation = self.state.withLock { state -> Int in
-                state.slots[index].incarnation += 1
-                state.slots[index].phase = .starting
-                state.slots[index].lastHeartbeat = self.clock.now
-                state.slots[index].job = nil
-                state.slots[index].exit = exit
-                state.refreshListeners()
-                return state.slots[index].incarnation
+                state.workers[index] = Worker(task: nil, exit: exit)
+                return state.machine.workerStarting(slot: index, now: self.clock.now)
             }
-            let workerID = self.configuration.workerIds[index]
             // Unstructured on purpose: a worker stuck in code that ignores cancellation must not keep its
             // replacement from starting. Fencing keeps such a straggler from writing anything.
             let task = Task {
@@ -315,7 +276,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 await self.work(slot: index, incarnation: incarnation, exit: exit)
                 self.onEvent?(.workerStopped(workerID: workerID, incarnation: incarnation))
             }
-            self.state.withLock { $0.slots[index].task = task }
+            self.state.withLock { $0.workers[index]?.task = task }
 
             let outcome = await withTaskCancellationHandler {
                 await exit.value
@@ -323,58 +284,29 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 exit.resolve(.stopped)
             }
             task.cancel()
-            let leftover = self.takeJob(slot: index, incarnation: incarnation)
-
-            let cause: WorkerRestartStateMachine<C.Instant>.Cause
-            switch outcome {
-            case .stopped:
-                if let leftover {
-                    await self.settle(leftover.lease) { store, lease, now in
-                        if try await store.release(lease, now: now) == .applied {
-                            self.signals.workAvailable()
-                        }
-                    }
-                    self.onEvent?(.jobFinished(workerID: workerID, jobID: leftover.lease.jobID, outcome: .released))
-                }
-                self.setPhase(.stopped, slot: index, incarnation: incarnation)
-                if Task.isCancelled { return }
-                // A worker only stops by itself when its task was cancelled from outside; treat it as a crash.
-                cause = .crash
-            case .crashed(let message):
+            if case .crashed(let message) = outcome {
                 self.logger.error("worker crashed", metadata: ["worker.id": "\(workerID)", "error": "\(message)"])
                 self.onEvent?(.workerCrashed(workerID: workerID))
-                if let leftover { await self.failAndRetry(leftover.lease, message: message, workerID: workerID) }
-                cause = .crash
-            case .hung(let reason):
-                if let leftover {
-                    await self.failAndRetry(
-                        leftover.lease,
-                        message: "the worker hung (\(reason.rawValue))",
-                        workerID: workerID
-                    )
-                }
-                cause = .hang
             }
-
-            let decision = self.state.withLock { state in
-                let decision = state.machine.workerFailed(
+            let action = self.state.withLock { state in
+                let action = state.machine.workerExited(
+                    outcome,
                     slot: index,
-                    cause: cause,
+                    incarnation: incarnation,
+                    cancelled: Task.isCancelled,
                     now: self.clock.now,
                     jitter: Double.random(in: 0...1)
                 )
-                switch decision {
-                case .restart:
-                    state.slots[index].restarts += 1
-                    if case .hung = state.slots[index].phase {} else { state.slots[index].phase = .restarting }
-                case .stop:
-                    state.slots[index].phase = .dead
-                    if state.unsafeSince == nil { state.unsafeSince = self.wallClock() }
+                if action.replacement == .stormGuardTripped, state.unsafeSince == nil {
+                    state.unsafeSince = self.wallClock()
                 }
-                state.refreshListeners()
-                return decision
+                return action
             }
-            switch decision {
+            if let job = action.job { await self.perform(job, workerID: workerID) }
+
+            switch action.replacement {
+            case .none:
+                return
             case .restart(let delay):
                 self.logger.notice(
                     "replacing worker",
@@ -383,7 +315,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 if delay > .zero {
                     do { try await self.clock.sleep(for: delay) } catch { return }
                 }
-            case .stop:
+            case .stormGuardTripped:
                 self.logger.critical(
                     "restart storm: worker pool unsafe, no more restarts",
                     metadata: [
@@ -398,97 +330,111 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
         }
     }
 
-    /// Charges the attempt: the job is retried after the retry policy's backoff while attempts remain.
-    private func failAndRetry(_ lease: JobLease, message: String, workerID: String) async {
-        let delay = self.configuration.retry.delay(afterAttempt: lease.attempt, jitter: Double.random(in: 0...1))
-        await self.fail(lease, message: message, retryAfter: delay, workerID: workerID)
-    }
-
-    /// Charges the attempt; with `retryAfter` nil the job fails for good.
-    private func fail(_ lease: JobLease, message: String, retryAfter: Duration?, workerID: String) async {
-        await self.settle(lease) { store, lease, now in
-            let outcome = try await store.fail(lease, error: message, retryAfter: retryAfter, now: now)
-            self.afterFailure(outcome, jobID: lease.jobID, workerID: workerID, retryDelay: retryAfter ?? .zero)
-        }
-        self.state.withLock { $0.recordFailure(message) }
-    }
-
-    /// The model is unavailable: the job goes back to the queue uncharged, held back until the model may answer
-    /// again, or fails once it has waited `JOB_MODEL_WAIT_MS` since it was enqueued.
-    private func waitForModel(_ lease: JobLease, message: String, retryAfter: Duration?, workerID: String) async {
-        let backoff = self.configuration.retry.delay(afterAttempt: 1, jitter: Double.random(in: 0...1))
-        let decision = self.configuration.modelWait.decide(
-            job: lease.job,
-            retryAfter: retryAfter,
-            backoff: backoff,
-            now: self.wallClock()
-        )
-        switch decision {
-        case .wait(let delay):
+    /// Writes what the machine decided for a job: the one place a job's outcome reaches the store, its
+    /// signals, events and telemetry. Returns the next job when a completion claimed one.
+    @discardableResult
+    private func perform(_ action: Machine.JobAction, workerID: String) async -> JobLease? {
+        let lease = action.lease
+        let jobID = lease.jobID
+        switch action.settlement {
+        case .complete(let result, let claimNext):
+            let leaseDuration = self.configuration.leaseDuration
+            let written = await self.settle(lease) { store, lease, now -> (JobWriteOutcome, JobLease?) in
+                guard claimNext else { return (try await store.complete(lease, result: result, now: now), nil) }
+                return try await store.completeAndClaim(
+                    lease,
+                    result: result,
+                    owner: workerID,
+                    leaseDuration: leaseDuration,
+                    now: now
+                )
+            }
+            // A write that threw counts as fenced: the lease expires and the job runs again.
+            let applied = written?.0 == .applied
+            if applied {
+                self.state.withLock { $0.recordSuccess(result: result) }
+                self.signals.jobFinished(id: jobID)
+                self.logger.debug(
+                    "job succeeded",
+                    metadata: ["job.id": "\(jobID)", "job.attempt": "\(lease.attempt)", "worker.id": "\(workerID)"]
+                )
+            }
+            self.onEvent?(.jobFinished(workerID: workerID, jobID: jobID, outcome: applied ? .succeeded : .fenced))
+            return written?.1
+        case .fail(let message, let retryAfter):
+            let outcome = await self.settle(lease) { store, lease, now in
+                try await store.fail(lease, error: message, retryAfter: retryAfter, now: now)
+            }
+            switch outcome {
+            case .retrying?:
+                if (retryAfter ?? .zero) == .zero { self.signals.workAvailable() }
+                self.onEvent?(.jobFinished(workerID: workerID, jobID: jobID, outcome: .retrying))
+            case .failed?:
+                self.signals.jobFinished(id: jobID)
+                self.onEvent?(.jobFinished(workerID: workerID, jobID: jobID, outcome: .failed))
+            case .fenced?:
+                self.onEvent?(.jobFinished(workerID: workerID, jobID: jobID, outcome: .fenced))
+            case nil:
+                break
+            }
+            self.state.withLock { $0.recordFailure(message) }
+        case .release:
+            await self.handBack(lease, retryAfter: nil, error: nil, as: .released, workerID: workerID)
+        case .waitForModel(let message, let delay):
             self.logger.info(
                 "model unavailable: job waits for it",
                 metadata: [
-                    "job.id": "\(lease.jobID)", "worker.id": "\(workerID)",
-                    "job.retry_after_ms": "\(delay.milliseconds)",
+                    "job.id": "\(jobID)", "worker.id": "\(workerID)", "job.retry_after_ms": "\(delay.milliseconds)",
                 ]
             )
-            await self.settle(lease) { store, lease, now in
-                let outcome = try await store.release(
-                    lease,
-                    retryAfter: delay,
-                    error: "\(message); waiting for the model",
-                    now: now
-                )
-                if outcome == .applied, delay == .zero { self.signals.workAvailable() }
-                self.onEvent?(
-                    .jobFinished(
-                        workerID: workerID,
-                        jobID: lease.jobID,
-                        outcome: outcome == .applied ? .deferred : .fenced
-                    )
-                )
-            }
+            let error = "\(message); waiting for the model"
+            await self.handBack(lease, retryAfter: delay, error: error, as: .deferred, workerID: workerID)
             self.state.withLock { $0.recordFailure(message) }
-        case .giveUp(let reason):
-            await self.fail(lease, message: reason, retryAfter: nil, workerID: workerID)
         }
+        return nil
     }
 
-    private func afterFailure(_ outcome: JobFailOutcome, jobID: String, workerID: String, retryDelay: Duration) {
-        switch outcome {
-        case .retrying:
-            if retryDelay == .zero { self.signals.workAvailable() }
-            self.onEvent?(.jobFinished(workerID: workerID, jobID: jobID, outcome: .retrying))
-        case .failed:
-            self.signals.jobFinished(id: jobID)
-            self.onEvent?(.jobFinished(workerID: workerID, jobID: jobID, outcome: .failed))
-        case .fenced:
-            self.onEvent?(.jobFinished(workerID: workerID, jobID: jobID, outcome: .fenced))
+    /// Gives the job back to the queue uncharged, claimable after `retryAfter` (at once when nil or zero).
+    private func handBack(
+        _ lease: JobLease,
+        retryAfter: Duration?,
+        error: String?,
+        as outcome: WorkerPoolEvent.JobOutcome,
+        workerID: String
+    ) async {
+        let written = await self.settle(lease) { store, lease, now in
+            try await store.release(lease, retryAfter: retryAfter, error: error, now: now)
         }
+        guard let written else { return }
+        if written == .applied, (retryAfter ?? .zero) == .zero { self.signals.workAvailable() }
+        self.onEvent?(
+            .jobFinished(workerID: workerID, jobID: lease.jobID, outcome: written == .applied ? outcome : .fenced)
+        )
     }
 
     /// Runs a store write for a lease outside the current task's cancellation: settling a stopped worker's job
-    /// must happen even though the task doing it is being cancelled.
-    private func settle(
+    /// must happen even though the task doing it is being cancelled. Nil when the write threw.
+    private func settle<Written: Sendable>(
         _ lease: JobLease,
-        _ write: @escaping @Sendable (any JobStore, JobLease, Date) async throws -> Void
-    ) async {
+        _ write: @escaping @Sendable (any JobStore, JobLease, Date) async throws -> Written
+    ) async -> Written? {
         let store = self.store
         let now = self.wallClock()
         let logger = self.logger
-        let settle: @Sendable () async -> Void = {
+        let settle: @Sendable () async -> Written? = {
             do {
-                try await write(store, lease, now)
+                return try await write(store, lease, now)
             } catch {
                 // The lease expires and the job is reclaimed: late, but not lost.
                 logger.error("job store write failed", metadata: ["job.id": "\(lease.jobID)", "error": "\(error)"])
+                return nil
             }
         }
         // A new task only when this one is cancelled: it costs a hop on every job otherwise.
         if Task.isCancelled {
-            await Task { await settle() }.value
+            return await Task { await settle() }.value
         } else {
-            await settle()
+            return await settle()
         }
     }
 
@@ -498,38 +444,18 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             do { try await self.clock.sleep(for: self.configuration.heartbeatInterval) } catch { return }
             let now = self.clock.now
             if self.startProbeIfDue(now: now) { return }
-            let hung = self.state.withLock {
-                state -> [(String, Task<Void, Never>?, OneShot<Exit>?, WorkerHangReason, Duration)] in
-                var hung: [(String, Task<Void, Never>?, OneShot<Exit>?, WorkerHangReason, Duration)] = []
-                for index in state.slots.indices {
-                    let slot = state.slots[index]
-                    guard slot.phase.isAlive, slot.exit?.isResolved == false else { continue }
-                    guard
-                        let reason = self.detector.verdict(
-                            deadline: slot.job?.deadline,
-                            lastHeartbeat: slot.lastHeartbeat,
-                            idle: slot.phase == .idle,
-                            now: now
-                        )
-                    else { continue }
-                    let overdue =
-                        reason == .deadlineExceeded
-                        ? slot.job!.deadline.duration(to: now)
-                        : slot.lastHeartbeat.duration(to: now) - self.configuration.heartbeatTimeout
-                    state.slots[index].phase = .hung(reason)
-                    hung.append((slot.workerID, slot.task, slot.exit, reason, overdue))
-                }
-                state.refreshListeners()
-                return hung
+            let hung = self.state.withLock { state -> [(Machine.Hang, Worker?)] in
+                let exiting = Set(state.workers.indices.filter { state.workers[$0]?.exit.isResolved != false })
+                return state.machine.monitorTick(now: now, exiting: exiting).map { ($0, state.workers[$0.slot]) }
             }
-            for (workerID, task, exit, reason, overdue) in hung {
+            for (hang, worker) in hung {
                 self.logger.error(
                     "worker hung: cancelling and replacing it",
-                    metadata: ["worker.id": "\(workerID)", "worker.hang_reason": "\(reason.rawValue)"]
+                    metadata: ["worker.id": "\(hang.workerID)", "worker.hang_reason": "\(hang.reason.rawValue)"]
                 )
-                self.onEvent?(.workerHung(workerID: workerID, reason: reason, overdue: overdue))
-                exit?.resolve(.hung(reason))
-                task?.cancel()
+                self.onEvent?(.workerHung(workerID: hang.workerID, reason: hang.reason, overdue: hang.overdue))
+                worker?.exit.resolve(.hung(hang.reason))
+                worker?.task?.cancel()
             }
         }
     }
@@ -538,7 +464,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
     /// generation starts on probation. Returns whether it did.
     private func startProbeIfDue(now: C.Instant) -> Bool {
         let stop = self.state.withLock { state -> OneShot<Void>? in
-            guard state.machine.probeIsDue(now: now), state.pendingRestart == nil, !state.shuttingDown else {
+            guard state.machine.restart.probeIsDue(now: now), state.pendingRestart == nil, !state.shuttingDown else {
                 return nil
             }
             // Resolved by the next generation's start; nobody waits on it.
@@ -548,7 +474,9 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
         guard let stop else { return false }
         self.logger.notice(
             "worker pool unsafe: quiet period over, probing with a pool restart",
-            metadata: ["workers.quiet_period_ms": "\(self.state.withLock { $0.machine.quietPeriod.milliseconds })"]
+            metadata: [
+                "workers.quiet_period_ms": "\(self.state.withLock { $0.machine.restart.quietPeriod.milliseconds })"
+            ]
         )
         stop.resolve(())
         return true
@@ -556,14 +484,9 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
 
     // MARK: Worker
 
-    private enum Execution: Sendable {
-        case success(String)
-        case failure(String, WorkerTaskFailure.Cause)
-    }
-
     /// A worker: its loop over the queue, beside one heartbeat loop for its whole life (not one per job: a
     /// timer and a task per job showed up in the job benchmark).
-    private func work(slot index: Int, incarnation: Int, exit: OneShot<Exit>) async {
+    private func work(slot index: Int, incarnation: Int, exit: OneShot<Machine.Exit>) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.heartbeats(slot: index, incarnation: incarnation) }
             await self.consume(slot: index, incarnation: incarnation, exit: exit)
@@ -571,22 +494,21 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
         }
     }
 
-    private func consume(slot index: Int, incarnation: Int, exit: OneShot<Exit>) async {
+    private func consume(slot index: Int, incarnation: Int, exit: OneShot<Machine.Exit>) async {
         let workerID = self.configuration.workerIds[index]
         // The next job, claimed in the same round trip as the previous completion.
         var prefetched: JobLease?
         defer {
             if let prefetched {
                 // Stopped with a job claimed but not started: hand it back at once.
-                Task {
-                    if try await self.store.release(prefetched, now: self.wallClock()) == .applied {
-                        self.signals.workAvailable()
-                    }
-                }
+                let action = self.state.withLock { $0.machine.claimAbandoned(prefetched) }
+                Task { await self.perform(action, workerID: workerID) }
             }
         }
-        while !Task.isCancelled, !exit.isResolved {
-            self.beat(slot: index, incarnation: incarnation, phase: .claiming)
+        jobs: while !Task.isCancelled, !exit.isResolved {
+            self.state.withLock {
+                $0.machine.workerReported(.claiming, slot: index, incarnation: incarnation, now: self.clock.now)
+            }
             let lease: JobLease?
             do {
                 if let next = prefetched {
@@ -600,13 +522,15 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                     )
                 }
             } catch {
-                if Task.isCancelled { break }
+                if Task.isCancelled { break jobs }
                 exit.resolve(.crashed("the job store could not be read"))
                 self.logger.error("job claim failed", metadata: ["worker.id": "\(workerID)", "error": "\(error)"])
                 return
             }
             guard let lease else {
-                self.beat(slot: index, incarnation: incarnation, phase: .idle)
+                self.state.withLock {
+                    $0.machine.workerReported(.idle, slot: index, incarnation: incarnation, now: self.clock.now)
+                }
                 await self.signals.waitForWork(upTo: self.configuration.pollInterval, clock: self.clock)
                 continue
             }
@@ -615,112 +539,55 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             do {
                 plan = try self.executor.plan(worker: lease.job.worker)
             } catch {
-                // Not the worker's fault: the job names a worker that does not exist (or is broken). Fail it
-                // for good and carry on.
-                let message = WorkerTaskFailure.message(for: error)
-                await self.settle(lease) { store, lease, now in
-                    let outcome = try await store.fail(lease, error: message, retryAfter: nil, now: now)
-                    self.afterFailure(outcome, jobID: lease.jobID, workerID: workerID, retryDelay: .zero)
+                let action = self.state.withLock {
+                    $0.machine.jobCannotRun(lease, message: WorkerTaskFailure.message(for: error))
                 }
-                self.state.withLock { $0.recordFailure(message) }
+                await self.perform(action, workerID: workerID)
                 continue
             }
 
-            let recorded = self.state.withLock { state -> Bool in
-                guard state.slots[index].incarnation == incarnation, !exit.isResolved else { return false }
-                let now = self.clock.now
-                state.slots[index].job = ActiveJob(
-                    lease: lease,
-                    plan: plan,
-                    startedAt: now,
-                    deadline: now.advanced(by: plan.timeout)
+            let claim = self.state.withLock { state -> Machine.ClaimAction in
+                let claim = state.machine.jobClaimed(
+                    lease,
+                    timeout: plan.timeout,
+                    slot: index,
+                    incarnation: incarnation,
+                    stopping: exit.isResolved,
+                    now: self.clock.now
                 )
-                state.slots[index].phase = .busy
-                state.slots[index].lastHeartbeat = now
-                state.recordDispatch(input: lease.job.input, now: self.wallClock())
-                return true
+                if claim == .run { state.recordDispatch(input: lease.job.input, now: self.wallClock()) }
+                return claim
             }
-            guard recorded else {
-                // Replaced or stopped between the claim and now: give the job straight back.
-                await self.settle(lease) { store, lease, now in
-                    if try await store.release(lease, now: now) == .applied { self.signals.workAvailable() }
-                }
-                break
+            if case .giveBack(let action) = claim {
+                await self.perform(action, workerID: workerID)
+                break jobs
             }
             self.onEvent?(.jobStarted(workerID: workerID, jobID: lease.jobID, attempt: lease.attempt))
 
-            let execution: Execution
+            let execution: Machine.Execution
             do {
                 execution = .success(try await self.executor.execute(plan, input: lease.job.input))
             } catch {
                 execution = .failure(WorkerTaskFailure.message(for: error), WorkerTaskFailure.cause(of: error))
             }
-            // Whoever takes the job from the slot settles it. If the supervisor took it (hang, stop), this
-            // attempt writes nothing; if the heartbeat found the lease lost, neither does it, and goes on.
-            guard self.takeJob(slot: index, incarnation: incarnation, fence: lease.fence) != nil else {
-                if Task.isCancelled || exit.isResolved { break }
-                continue
-            }
-            switch execution {
-            case .success(let result):
-                let settled = OneShot<(Bool, JobLease?)>()
-                let claimNext = !Task.isCancelled && !exit.isResolved
-                let leaseDuration = self.configuration.leaseDuration
-                await self.settle(lease) { store, lease, now in
-                    if claimNext {
-                        let (outcome, next) = try await store.completeAndClaim(
-                            lease,
-                            result: result,
-                            owner: workerID,
-                            leaseDuration: leaseDuration,
-                            now: now
-                        )
-                        settled.resolve((outcome == .applied, next))
-                    } else {
-                        settled.resolve((try await store.complete(lease, result: result, now: now) == .applied, nil))
-                    }
-                }
-                settled.resolve((false, nil))  // the write threw: the lease expires and the job runs again
-                let (wasApplied, next) = await settled.value
-                prefetched = next
-                self.state.withLock { state in
-                    state.machine.workerSucceeded(slot: index)
-                    if wasApplied { state.recordSuccess(result: result) }
-                }
-                if wasApplied {
-                    self.signals.jobFinished(id: lease.jobID)
-                    self.logger.debug(
-                        "job succeeded",
-                        metadata: [
-                            "job.id": "\(lease.jobID)", "job.attempt": "\(lease.attempt)", "worker.id": "\(workerID)",
-                        ]
-                    )
-                }
-                self.onEvent?(
-                    .jobFinished(workerID: workerID, jobID: lease.jobID, outcome: wasApplied ? .succeeded : .fenced)
+            let action = self.state.withLock { state in
+                state.machine.jobExecuted(
+                    fence: lease.fence,
+                    execution,
+                    slot: index,
+                    incarnation: incarnation,
+                    stopping: Task.isCancelled || exit.isResolved,
+                    date: self.wallClock(),
+                    jitter: Double.random(in: 0...1)
                 )
-            case .failure(let message, let cause):
-                if Task.isCancelled || exit.isResolved {
-                    // Stopped from outside while running: hand the job back rather than charge it.
-                    await self.settle(lease) { store, lease, now in
-                        if try await store.release(lease, now: now) == .applied { self.signals.workAvailable() }
-                    }
-                    break
-                }
-                switch cause {
-                case .modelUnavailable(let retryAfter):
-                    // The model's failure, not this worker's: it is not replaced and the storm guard never
-                    // hears of it.
-                    await self.waitForModel(lease, message: message, retryAfter: retryAfter, workerID: workerID)
-                    continue
-                case .modelRejected:
-                    await self.failAndRetry(lease, message: message, workerID: workerID)
-                    continue
-                case .worker:
-                    await self.failAndRetry(lease, message: message, workerID: workerID)
-                    exit.resolve(.crashed(message))
-                    return
-                }
+            }
+            if let job = action.job { prefetched = await self.perform(job, workerID: workerID) }
+            switch action.next {
+            case .work: continue
+            case .stop: break jobs
+            case .crash(let message):
+                exit.resolve(.crashed(message))
+                return
             }
         }
         exit.resolve(.stopped)
@@ -730,62 +597,32 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
     /// found lost (fenced: someone else owns the job now) is dropped from the slot, so the running attempt
     /// writes nothing; a store that does not answer means no beat, and a lasting silence reads as a hang.
     private func heartbeats(slot index: Int, incarnation: Int) async {
+        let workerID = self.configuration.workerIds[index]
         while true {
             do { try await self.clock.sleep(for: self.configuration.heartbeatInterval) } catch { return }
-            let lease = self.state.withLock { state -> JobLease? in
-                guard state.slots[index].incarnation == incarnation else { return nil }
-                return state.slots[index].job?.lease
-            }
+            let lease = self.state.withLock { $0.machine.leaseToRenew(slot: index, incarnation: incarnation) }
             guard let lease else { continue }
             let outcome = try? await self.store.heartbeat(
                 lease,
                 leaseDuration: self.configuration.leaseDuration,
                 now: self.wallClock()
             )
-            switch outcome {
-            case .applied?:
-                self.beat(slot: index, incarnation: incarnation, phase: nil)
-            case .fenced?:
-                guard self.takeJob(slot: index, incarnation: incarnation, fence: lease.fence) != nil else { continue }
+            let action = self.state.withLock {
+                $0.machine.heartbeatAnswered(
+                    outcome,
+                    for: lease,
+                    slot: index,
+                    incarnation: incarnation,
+                    now: self.clock.now
+                )
+            }
+            if case .leaseLost(let lease) = action {
                 self.logger.warning(
                     "job lease lost",
-                    metadata: ["worker.id": "\(self.configuration.workerIds[index])", "job.id": "\(lease.jobID)"]
+                    metadata: ["worker.id": "\(workerID)", "job.id": "\(lease.jobID)"]
                 )
-                self.onEvent?(
-                    .jobFinished(workerID: self.configuration.workerIds[index], jobID: lease.jobID, outcome: .fenced)
-                )
-            case nil:
-                continue
+                self.onEvent?(.jobFinished(workerID: workerID, jobID: lease.jobID, outcome: .fenced))
             }
-        }
-    }
-
-    private func beat(slot index: Int, incarnation: Int, phase: Phase?) {
-        self.state.withLock { state in
-            guard state.slots[index].incarnation == incarnation, state.slots[index].phase.isAlive else { return }
-            state.slots[index].lastHeartbeat = self.clock.now
-            if let phase {
-                state.slots[index].phase = phase
-                if phase == .idle || phase == .claiming { state.slots[index].job = nil }
-            }
-        }
-    }
-
-    private func setPhase(_ phase: Phase, slot index: Int, incarnation: Int) {
-        self.state.withLock { state in
-            guard state.slots[index].incarnation == incarnation else { return }
-            state.slots[index].phase = phase
-            state.refreshListeners()
-        }
-    }
-
-    /// Removes the slot's job (only the one with `fence`, when given) and returns it: the caller settles it.
-    private func takeJob(slot index: Int, incarnation: Int, fence: Int? = nil) -> ActiveJob? {
-        self.state.withLock { state in
-            guard state.slots[index].incarnation == incarnation, let job = state.slots[index].job else { return nil }
-            if let fence, job.lease.fence != fence { return nil }
-            state.slots[index].job = nil
-            return job
         }
     }
 
@@ -794,10 +631,10 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
     public func status(now: Date) -> (runtime: WorkerRuntimeStatus, supervisor: WorkerSupervisorStatus) {
         let instant = self.clock.now
         let (raw, supervisor) = self.state.withLock { state in
-            let workers = state.slots.map { slot in
+            let workers = state.machine.slots.map { slot in
                 WorkerSupervisorStatus.Worker(
                     id: slot.workerID,
-                    state: Self.workerState(slot.phase),
+                    state: slot.phase.reported,
                     restarts: slot.restarts,
                     jobId: slot.job?.lease.jobID,
                     busySeconds: slot.job.map { $0.startedAt.duration(to: instant).seconds },
@@ -807,7 +644,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             let supervisorState: WorkerSupervisorStatus.State =
                 if !self.configuration.enabled || self.configuration.workerCount == 0 {
                     .disabled
-                } else if state.machine.isUnsafe {
+                } else if state.machine.restart.isUnsafe {
                     .unsafe
                 } else if state.running {
                     .running
@@ -816,16 +653,16 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 }
             let supervisor = WorkerSupervisorStatus(
                 state: supervisorState,
-                restarts: state.machine.restarts,
-                crashes: state.machine.crashes,
-                hangs: state.machine.hangs,
-                storms: state.machine.storms,
-                stormGuardTripped: state.machine.isUnsafe,
-                unsafeSince: state.machine.isUnsafe ? state.unsafeSince : nil,
-                nextProbeAt: state.machine.nextProbeAt.map { now.addingDuration(instant.duration(to: $0)) },
-                quietPeriodMs: state.machine.quietPeriod.milliseconds,
-                onProbation: state.machine.isOnProbation(now: instant),
-                restartsInWindow: state.machine.restartsInWindow(now: instant),
+                restarts: state.machine.restart.restarts,
+                crashes: state.machine.restart.crashes,
+                hangs: state.machine.restart.hangs,
+                storms: state.machine.restart.storms,
+                stormGuardTripped: state.machine.restart.isUnsafe,
+                unsafeSince: state.machine.restart.isUnsafe ? state.unsafeSince : nil,
+                nextProbeAt: state.machine.restart.nextProbeAt.map { now.addingDuration(instant.duration(to: $0)) },
+                quietPeriodMs: state.machine.restart.quietPeriod.milliseconds,
+                onProbation: state.machine.restart.isOnProbation(now: instant),
+                restartsInWindow: state.machine.restart.restartsInWindow(now: instant),
                 restartThreshold: self.configuration.restart.restartThreshold,
                 restartWindowMs: self.configuration.restart.restartWindow.milliseconds,
                 poolRestarts: state.poolRestarts,
@@ -852,17 +689,6 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
             case .success(let result): state.recordSuccess(result: result)
             case .failure(let error): state.recordFailure(error.message)
             }
-        }
-    }
-
-    private static func workerState(_ phase: Phase) -> WorkerSupervisorStatus.Worker.State {
-        switch phase {
-        case .starting, .idle, .claiming: .idle
-        case .busy: .busy
-        case .hung: .hung
-        case .restarting: .restarting
-        case .dead: .dead
-        case .stopped: .stopped
         }
     }
 }

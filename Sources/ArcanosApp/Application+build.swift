@@ -212,18 +212,18 @@ public func buildApplication(
 extension AppConfiguration {
     /// The part the HTTP layer is configured with.
     public var http: HTTPConfiguration {
-        var http = HTTPConfiguration()
-        http.host = self.server.host
-        http.port = self.server.port
-        http.maximumBodyBytes = self.server.maximumBodyBytes
-        http.idleTimeout = self.server.idleTimeout
-        http.headerTimeout = self.server.headerTimeout
-        http.authPolicy = self.auth.policy
-        http.degradesPreemptively = self.degradesPreemptively
-        http.automationHeader = self.confirmation.automationHeader
-        http.metricsEnabled = self.observability.metricsEnabled
-        http.metricsRequireKey = self.observability.metricsRequireKey
-        http.publicURL = self.observability.publicURL
-        return http
+        HTTPConfiguration(
+            host: self.server.host,
+            port: self.server.port,
+            maximumBodyBytes: self.server.maximumBodyBytes,
+            idleTimeout: self.server.idleTimeout,
+            headerTimeout: self.server.headerTimeout,
+            authPolicy: self.auth.policy,
+            degradesPreemptively: self.degradesPreemptively,
+            automationHeader: self.confirmation.automationHeader,
+            metricsEnabled: self.observability.metricsEnabled,
+            metricsRequireKey: self.observability.metricsRequireKey,
+            publicURL: self.observability.publicURL
+        )
     }
 }

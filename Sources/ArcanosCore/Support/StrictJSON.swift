@@ -7,23 +7,29 @@ public enum StrictJSON {
     /// same key), or nil when there is none. Text that is not JSON is left to the decoder: the scan stops at
     /// the first byte it cannot place and reports nothing.
     public static func firstDuplicateKey(in bytes: some Sequence<UInt8>) -> String? {
-        var scanner = Scanner(bytes: Array(bytes))
+        // Scanned where the bytes lie (a request body's buffer): no copy unless they are not contiguous.
+        if let found = bytes.withContiguousStorageIfAvailable({ Self.firstDuplicateKey(inBuffer: $0) }) {
+            return found
+        }
+        return Array(bytes).withUnsafeBufferPointer { Self.firstDuplicateKey(inBuffer: $0) }
+    }
+
+    private static func firstDuplicateKey(inBuffer bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var scanner = Scanner(bytes: bytes)
         return scanner.firstDuplicateKey()
     }
 
-    private enum Container {
-        case object(keys: Set<String>)
-        case array
-    }
-
     private struct Scanner {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
-        var stack: [Container] = []
+        /// Whether each open container is an object (else an array), innermost last.
+        var isObject: [Bool] = []
+        /// The keys seen in each open object, innermost last; changed in place, never copied.
+        var keys: [Set<String>] = []
         /// The next string in the innermost object is a key (just after `{` or `,`).
         var expectingKey = false
 
-        init(bytes: [UInt8]) {
+        init(bytes: UnsafeBufferPointer<UInt8>) {
             self.bytes = bytes
         }
 
@@ -32,27 +38,30 @@ public enum StrictJSON {
                 let byte = self.bytes[self.index]
                 switch byte {
                 case UInt8(ascii: "{"):
-                    self.stack.append(.object(keys: []))
+                    self.isObject.append(true)
+                    self.keys.append([])
                     self.expectingKey = true
                     self.index += 1
                 case UInt8(ascii: "["):
-                    self.stack.append(.array)
+                    self.isObject.append(false)
                     self.expectingKey = false
                     self.index += 1
                 case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                    guard !self.stack.isEmpty else { return nil }
-                    self.stack.removeLast()
+                    guard let wasObject = self.isObject.popLast() else { return nil }
+                    if wasObject { self.keys.removeLast() }
                     self.expectingKey = false
                     self.index += 1
                 case UInt8(ascii: ","):
-                    if case .object? = self.stack.last { self.expectingKey = true }
+                    if self.isObject.last == true { self.expectingKey = true }
                     self.index += 1
                 case UInt8(ascii: "\""):
-                    guard let string = self.readString() else { return nil }
-                    if self.expectingKey, case .object(var keys)? = self.stack.last {
-                        guard keys.insert(string).inserted else { return string }
-                        self.stack[self.stack.count - 1] = .object(keys: keys)
+                    if self.expectingKey, self.isObject.last == true {
+                        guard let key = self.readString() else { return nil }
+                        guard self.keys[self.keys.count - 1].insert(key).inserted else { return key }
                         self.expectingKey = false
+                    } else {
+                        // A value: only its end matters, and the decoder judges its contents.
+                        guard self.skipString() else { return nil }
                     }
                 default:
                     // Whitespace, `:`, numbers and literals: nothing to track.
@@ -60,6 +69,23 @@ public enum StrictJSON {
                 }
             }
             return nil
+        }
+
+        /// Moves past the string starting at the quote under `index`; false when it does not end.
+        mutating func skipString() -> Bool {
+            self.index += 1
+            while self.index < self.bytes.count {
+                switch self.bytes[self.index] {
+                case UInt8(ascii: "\""):
+                    self.index += 1
+                    return true
+                case UInt8(ascii: "\\"):
+                    self.index += 2
+                default:
+                    self.index += 1
+                }
+            }
+            return false
         }
 
         /// The string starting at the quote under `index`, escapes decoded; nil when it is not a valid string.

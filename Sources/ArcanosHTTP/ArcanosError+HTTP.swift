@@ -12,7 +12,7 @@ extension ArcanosError: HTTPResponseError {
         case .invalidRequest, .invalidWorkerHealRequest: .badRequest
         case .unauthorized: .unauthorized
         case .forbidden: .forbidden
-        case .notFound: .notFound
+        case .notFound, .modelNotFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
@@ -29,6 +29,10 @@ extension ArcanosError: HTTPResponseError {
         }
         if self.code == .unauthorized {
             headers[.wwwAuthenticate] = #"Bearer realm="arcanos""#
+        }
+        // The OpenAI-compatible routes speak OpenAI's error dialect, so that its SDKs read (and retry) them.
+        if request.uri.path.hasPrefix(OpenAICompatibleController.pathPrefix) {
+            return self.openAIResponse(headers: headers)
         }
         let body = try Self.bodyEncoder.encode(
             ErrorBody(error: self.code.rawValue, message: self.message, details: self.details)

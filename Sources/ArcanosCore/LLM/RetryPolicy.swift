@@ -28,7 +28,7 @@ public struct RetryPolicy: Sendable, Hashable {
     ///   - remaining: time left before the caller's deadline.
     ///   - jitter: a number in 0...1; half of the backoff is scaled by it ("equal jitter").
     public func delay(after failure: LLMFailure, attempt: Int, remaining: Duration, jitter: Double) -> Duration? {
-        guard failure.kind.isRetryable, attempt < self.maxAttempts else { return nil }
+        guard failure.kind.isRetryable, !failure.skipsRetries, attempt < self.maxAttempts else { return nil }
         let exponent = min(max(attempt - 1, 0), 30)
         let backoff = min(self.baseDelay * (1 << exponent), self.maxDelay)
         var delay = backoff / 2 + (backoff / 2) * min(max(jitter, 0), 1)

@@ -129,12 +129,16 @@ public final class FakeOpenAIServer: Sendable {
                     + #""streamsCancelled":\#(state.streamsCancelled)}"#
             )
         }
-        // `?model=M` sets the mode of requests naming M only (`ok` there while the rest fails, say).
+        // `?model=M` sets the mode of requests naming M only (`ok` there while the rest fails, say);
+        // `?retryAfter=S` the `Retry-After` of `rate-limited`.
         router.post("/_mock/mode/:mode") { request, context -> Response in
             let name = try context.parameters.require("mode")
             guard let mode = Mode(rawValue: name) else {
                 let modes = Mode.allCases.map(\.rawValue).joined(separator: ", ")
                 return Self.json(.badRequest, #"{"error":"unknown mode; one of \#(modes)"}"#)
+            }
+            if let seconds = request.uri.queryParameters["retryAfter"].flatMap({ Int($0) }) {
+                self.retryAfterSeconds = seconds
             }
             if let model = request.uri.queryParameters["model"] {
                 self.setMode(mode, forModel: String(model))

@@ -111,11 +111,13 @@ public final class ResilientLLMClient: Sendable {
     /// Throws `ArcanosError` (`.llmUnavailable` or `.circuitOpen`, the last `LLMFailure` as `underlying`)
     /// or `CancellationError` when the caller went away.
     public func complete(_ request: LLMRequest) async throws -> LLMCompletion {
-        try await self.run(chain: self.configuration.models) { provider, model, deadline, _ in
+        let (model, completion) = try await self.run(chain: self.configuration.models) { provider, model, deadline, _ in
             var modelRequest = request
             modelRequest.model = model
             return try await provider.complete(modelRequest, timeout: ContinuousClock.now.duration(to: deadline))
-        }.value
+        }
+        if let usage = completion.usage { self.metrics.recordTokens(model: model, usage: usage) }
+        return completion
     }
 
     /// The models a call naming `model` walks: the chain from that model on; nil when it is not in the chain.

@@ -129,7 +129,8 @@ public final class FakeOpenAIServer: Sendable {
                     + #""streamsCancelled":\#(state.streamsCancelled)}"#
             )
         }
-        // `?model=M` sets the mode of requests naming M only (`ok` there while the rest fails, say);
+        // `?model=M` sets the mode of requests naming M only (`ok` there while the rest fails, say); without
+        // it, the mode of every model;
         // `?retryAfter=S` the `Retry-After` of `rate-limited`.
         router.post("/_mock/mode/:mode") { request, context -> Response in
             let name = try context.parameters.require("mode")
@@ -143,7 +144,10 @@ public final class FakeOpenAIServer: Sendable {
             if let model = request.uri.queryParameters["model"] {
                 self.setMode(mode, forModel: String(model))
             } else {
-                self.mode = mode
+                self.state.withLock { state in
+                    state.mode = mode
+                    state.modelModes = [:]
+                }
             }
             return Self.json(.ok, #"{"mode":"\#(mode.rawValue)"}"#)
         }

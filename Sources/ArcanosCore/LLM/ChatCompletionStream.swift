@@ -17,7 +17,8 @@ public final class ChatCompletionStream: @unchecked Sendable {
 
     /// The model of the chain that is answering.
     public let model: String
-    private let source: any ByteChunkSource
+    /// Dropped when the stream ends, which cancels the upstream request if it is still running.
+    private var source: (any ByteChunkSource)?
     /// Longest wait for the upstream's next bytes once the stream runs.
     private let idleTimeout: Duration
     private var parser = ServerSentEventParser()
@@ -99,9 +100,15 @@ public final class ChatCompletionStream: @unchecked Sendable {
         self.end(.cancelled)
     }
 
+    // A stream dropped unread (its response was never written) still gives its admission slot back.
+    deinit {
+        self.end(.cancelled)
+    }
+
     private func end(_ end: End) {
         let onEnd = self.onEnd
         self.onEnd = nil
+        self.source = nil
         onEnd?(end)
     }
 
@@ -114,7 +121,7 @@ public final class ChatCompletionStream: @unchecked Sendable {
         while self.parsedIndex == self.parsed.count {
             self.parsed.removeAll(keepingCapacity: true)
             self.parsedIndex = 0
-            let source = self.source
+            guard let source = self.source else { throw CancellationError() }
             let bytes = try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
                 group.addTask { try await source.next() }
                 group.addTask {

@@ -77,8 +77,10 @@ nginx -p "$work" -c "$work/upstream.conf" & pids+=($!)
 nginx -p "$work" -c "$work/floor.conf" & pids+=($!)
 "$bin" mock-llm --port "$stream_port" --mode ok >"$work/mock.log" 2>&1 & pids+=($!)
 serve() { # port base-url
+    mkdir -p "$work/data-$1"
     OPENAI_API_KEY=bench OPENAI_BASE_URL="$2" AI_MODEL=mock-model OPENAI_TIMEOUT_MS=10000 SELF_TEST_INTERVAL_MS=0 \
-        RUN_WORKERS=false ARCANOS_LOG_LEVEL=error "$bin" serve --port "$1" --data-dir "$work" >>"$work/serve.log" 2>&1 &
+        RUN_WORKERS=false ARCANOS_LOG_LEVEL=error "$bin" serve --port "$1" --data-dir "$work/data-$1" \
+        >"$work/serve-$1.log" 2>&1 &
     pids+=($!)
 }
 serve "$arcanos_port" "http://127.0.0.1:$upstream_port/v1"
@@ -88,7 +90,7 @@ wait_for "http://127.0.0.1:$upstream_port/v1/chat/completions" POST "$chat"
 wait_for "http://127.0.0.1:$floor_port/v1/chat/completions" POST "$chat"
 wait_for "http://127.0.0.1:$stream_port/_mock"
 wait_for "http://127.0.0.1:$arcanos_port/health"
-wait_for "http://127.0.0.1:$arcanos_stream_port/health"
+wait_for "http://127.0.0.1:$arcanos_stream_port/health" || { tail -5 "$work"/serve-*.log >&2; exit 1; }
 
 targets=("upstream http://127.0.0.1:$upstream_port/v1/chat/completions"
     "nginx http://127.0.0.1:$floor_port/v1/chat/completions"

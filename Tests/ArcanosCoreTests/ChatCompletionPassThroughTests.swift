@@ -67,3 +67,37 @@ import Testing
         #expect(parser.append(Array("\n".utf8)).count == 1)
     }
 }
+
+/// `JSONValue(parsing:)` reads what `JSONDecoder` reads, and refuses what it refuses.
+@Suite struct JSONValueParsingTests {
+    @Test(
+        arguments: [
+            #"{"a":[1,-2.5,3e2,0,true,false,null],"b":{"c":"d"},"e":""}"#,
+            #"  [ "\"\\\/\b\f\n\r\t", "\u00e9\u4e2d\ud83d\ude00", "é中😀 plain" ]  "#,
+            #"{"model":"gpt","messages":[{"role":"user","content":"x"}],"temperature":0.25,"max_tokens":100}"#,
+            "-0.5e-3", "\"text\"", "[]", "{}",
+        ]
+    )
+    func agreesWithJSONDecoder(_ text: String) throws {
+        let decoded = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        #expect(JSONValue(parsing: Array(text.utf8)) == decoded)
+    }
+
+    @Test(
+        arguments: [
+            "", "{", "[1,]", #"{"a":1,}"#, #"{"a" 1}"#, "01", "1.", ".5", "+1", "-", "1e", "tru", "nul",
+            #""\x""#, #""\ud800""#, #""\ud800\u0041""#, "\"a\u{01}b\"", #""open"#, "[1] 2", "{'a':1}",
+        ]
+    )
+    func refusesWhatIsNotJSON(_ text: String) {
+        #expect(JSONValue(parsing: Array(text.utf8)) == nil)
+    }
+
+    @Test func deepNestingIsRefusedNotRecursedWithoutBound() {
+        #expect(JSONValue(parsing: Array((String(repeating: "[", count: 10_000)).utf8)) == nil)
+        #expect(
+            JSONValue(parsing: Array((String(repeating: "[", count: 100) + String(repeating: "]", count: 100)).utf8))
+                != nil
+        )
+    }
+}

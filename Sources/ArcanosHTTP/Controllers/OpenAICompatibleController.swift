@@ -59,7 +59,11 @@ struct OpenAICompatibleController {
     @Sendable
     func chatCompletions(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
-        let chat = try ChatCompletionRequest(try await request.decodeJSON(JSONValue.self, context: context))
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
+        guard let json = JSONValue(parsing: body.readableBytesView) else {
+            throw ArcanosError.invalidRequest("request body is not valid JSON")
+        }
+        let chat = try ChatCompletionRequest(json)
         let chain =
             chat.model == Self.defaultAlias
             ? self.client.configuration.models : self.client.chain(startingAt: chat.model)

@@ -1,4 +1,5 @@
 import ArcanosCore
+import ArcanosHTTP
 import ArcanosTesting
 import AsyncHTTPClient
 import Foundation
@@ -308,5 +309,22 @@ struct StreamedResponse {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+}
+
+/// `OPENAI_FIRST_TOKEN_TIMEOUT_MS`: read, defaulted as README says, validated by name.
+@Suite struct FirstTokenTimeoutConfigurationTests {
+    @Test func defaultsToTenSecondsAndReadsMilliseconds() throws {
+        #expect(try configuration(environment: [:]).model.firstTokenTimeout == .seconds(10))
+        let set = try configuration(environment: ["OPENAI_FIRST_TOKEN_TIMEOUT_MS": "750"])
+        #expect(set.model.firstTokenTimeout == .milliseconds(750))
+    }
+
+    @Test(arguments: ["50", "soon", "-1", "600001"])
+    func anInvalidValueNamesTheVariable(_ value: String) {
+        let error = #expect(throws: ArcanosError.self) {
+            try configuration(environment: ["OPENAI_FIRST_TOKEN_TIMEOUT_MS": value])
+        }
+        #expect(error?.message.contains("OPENAI_FIRST_TOKEN_TIMEOUT_MS") == true)
     }
 }

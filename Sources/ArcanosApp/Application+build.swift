@@ -220,6 +220,7 @@ extension AppConfiguration {
             headerTimeout: self.server.headerTimeout,
             authPolicy: self.auth.policy,
             degradesPreemptively: self.degradesPreemptively,
+            firstTokenTimeout: self.model.firstTokenTimeout,
             automationHeader: self.confirmation.automationHeader,
             metricsEnabled: self.observability.metricsEnabled,
             metricsRequireKey: self.observability.metricsRequireKey,

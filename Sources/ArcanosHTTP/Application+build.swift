@@ -74,6 +74,12 @@ public func buildRouter(_ dependencies: HTTPDependencies) -> Router<AppRequestCo
                 )
             )
     )
+    OpenAICompatibleController(
+        client: dependencies.askService.client,
+        askService: dependencies.askService,
+        firstTokenTimeout: configuration.firstTokenTimeout,
+        startedAt: Date()
+    ).addRoutes(to: authenticated.group("v1"))
     let autoHeal = dependencies.autoHeal.map { AutoHealController(routes: $0, policy: configuration.authPolicy) }
     autoHeal?.addRoutes(public: router, authenticated: authenticated)
     let jobs = dependencies.workers.map { JobsController(dispatcher: $0) }

@@ -12,7 +12,7 @@ extension ArcanosError: HTTPResponseError {
         case .invalidRequest, .invalidWorkerHealRequest: .badRequest
         case .unauthorized: .unauthorized
         case .forbidden: .forbidden
-        case .notFound: .notFound
+        case .notFound, .modelNotFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
@@ -23,24 +23,28 @@ extension ArcanosError: HTTPResponseError {
     }
 
     public func response(from request: Request, context: some RequestContext) -> Response {
-        self.response
+        self.response(to: request)
     }
 
     /// The one way an error leaves the server, used by `ErrorMiddleware`, the confirmation gate and the outermost
     /// middleware: whatever was thrown, translated (and logged at its level), as its JSON error response.
-    public static func response(for error: any Error, logger: Logger) -> Response {
-        Self.translating(error, logger: logger).response
+    public static func response(for error: any Error, to request: Request, logger: Logger) -> Response {
+        Self.translating(error, logger: logger).response(to: request)
     }
 
-    /// This error as a response: its status, `Retry-After` when it has one, `WWW-Authenticate` on a 401, and
-    /// `{ "error", "message", "details"? }`.
-    var response: Response {
+    /// This error as the response to `request`: its status, `Retry-After` when it has one, `WWW-Authenticate` on
+    /// a 401, and `{ "error", "message", "details"? }` — or, on the OpenAI-compatible routes, OpenAI's dialect,
+    /// so that its SDKs read (and retry) them.
+    func response(to request: Request) -> Response {
         var headers: HTTPFields = [:]
         if let retryAfter = self.retryAfter {
             headers[.retryAfter] = String(Self.retryAfterSeconds(retryAfter))
         }
         if self.code == .unauthorized {
             headers[.wwwAuthenticate] = #"Bearer realm="arcanos""#
+        }
+        if request.uri.path.hasPrefix(OpenAICompatibleController.pathPrefix) {
+            return self.openAIResponse(headers: headers)
         }
         let body = ErrorBody(error: self.code.rawValue, message: self.message, details: self.details)
         // The body is strings and JSON values: encoding it cannot fail, but a response must come out regardless.

@@ -17,6 +17,8 @@ public struct HTTPConfiguration: Sendable {
     public var authPolicy: APIKeyPolicy
     /// Whether AI routes answer degraded without trying when no model is configured.
     public var degradesPreemptively: Bool
+    /// How long a stream on `/v1/chat/completions` waits for its first token before the next model is tried.
+    public var firstTokenTimeout: Duration
     /// The header that carries a trusted automation's id, as the OpenAPI document names it.
     public var automationHeader: String
     public var metricsEnabled: Bool
@@ -32,6 +34,7 @@ public struct HTTPConfiguration: Sendable {
         headerTimeout: Duration,
         authPolicy: APIKeyPolicy,
         degradesPreemptively: Bool,
+        firstTokenTimeout: Duration,
         automationHeader: String,
         metricsEnabled: Bool,
         metricsRequireKey: Bool,
@@ -44,6 +47,7 @@ public struct HTTPConfiguration: Sendable {
         self.headerTimeout = headerTimeout
         self.authPolicy = authPolicy
         self.degradesPreemptively = degradesPreemptively
+        self.firstTokenTimeout = firstTokenTimeout
         self.automationHeader = automationHeader
         self.metricsEnabled = metricsEnabled
         self.metricsRequireKey = metricsRequireKey

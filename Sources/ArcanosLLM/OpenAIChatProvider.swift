@@ -57,37 +57,9 @@ public struct OpenAIChatProvider: LLMProvider {
     }
 
     public func complete(_ request: LLMRequest, timeout: Duration) async throws -> LLMCompletion {
-        var httpRequest = HTTPClientRequest(url: self.endpoint)
-        httpRequest.method = .POST
-        httpRequest.headers.add(name: "Content-Type", value: "application/json")
-        httpRequest.headers.add(name: "Accept", value: "application/json")
-        httpRequest.headers.add(name: "Authorization", value: "Bearer \(self.configuration.apiKey)")
-        httpRequest.body = .bytes(ByteBuffer(bytes: Self.body(of: request)))
-
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await self.httpClient.execute(
-                httpRequest,
-                deadline: .now() + .nanoseconds(max(timeout.nanoseconds, 1))
-            )
-            body = try await response.body.collect(upTo: self.configuration.maximumResponseBytes)
-        } catch {
-            throw Self.classify(error)
-        }
-
+        let response = try await self.post(Self.body(of: request), timeout: timeout)
+        let body = try await self.collect(response)
         let status = Int(response.status.code)
-        guard (200..<300).contains(status) else {
-            let retryAfter = response.headers.first(name: "retry-after").flatMap(Self.parseRetryAfter)
-            let kind: LLMFailure.Kind =
-                switch status {
-                case 429: .rateLimited
-                case 408: .timeout
-                case 500...: .serverError
-                default: .rejected
-                }
-            throw LLMFailure(kind, statusCode: status, retryAfter: retryAfter, detail: "upstream answered \(status)")
-        }
         do {
             let wire = try Self.decoder.decode(WireResponse.self, from: body)
             guard let content = wire.choices.first?.message.content else {
@@ -110,6 +82,61 @@ public struct OpenAIChatProvider: LLMProvider {
             throw failure
         } catch {
             throw LLMFailure(.invalidResponse, statusCode: status, detail: "undecodable completion body")
+        }
+    }
+
+    public func chatCompletion(body: [UInt8], timeout: Duration) async throws -> [UInt8] {
+        Array(try await self.collect(try await self.post(body, timeout: timeout)).readableBytesView)
+    }
+
+    public func chatCompletionStream(body: [UInt8], timeout: Duration) async throws -> any ByteChunkSource {
+        ResponseBodySource(try await self.post(body, timeout: timeout, accept: "text/event-stream").body)
+    }
+
+    /// Sends `body` to the chat-completions endpoint and returns the 2xx answer with its body unread; any
+    /// other status, or a transport error, leaves as an `LLMFailure`. `timeout` bounds the wait for the head.
+    private func post(
+        _ body: [UInt8],
+        timeout: Duration,
+        accept: String = "application/json"
+    ) async throws -> HTTPClientResponse {
+        var httpRequest = HTTPClientRequest(url: self.endpoint)
+        httpRequest.method = .POST
+        httpRequest.headers.add(name: "Content-Type", value: "application/json")
+        httpRequest.headers.add(name: "Accept", value: accept)
+        httpRequest.headers.add(name: "Authorization", value: "Bearer \(self.configuration.apiKey)")
+        httpRequest.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        do {
+            response = try await self.httpClient.execute(
+                httpRequest,
+                deadline: .now() + .nanoseconds(max(timeout.nanoseconds, 1))
+            )
+        } catch {
+            throw Self.classify(error)
+        }
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            // Read (and drop) the error body, so that the connection can be kept.
+            _ = try? await response.body.collect(upTo: 64 << 10)
+            let retryAfter = response.headers.first(name: "retry-after").flatMap(Self.parseRetryAfter)
+            let kind: LLMFailure.Kind =
+                switch status {
+                case 429: .rateLimited
+                case 408: .timeout
+                case 500...: .serverError
+                default: .rejected
+                }
+            throw LLMFailure(kind, statusCode: status, retryAfter: retryAfter, detail: "upstream answered \(status)")
+        }
+        return response
+    }
+
+    private func collect(_ response: HTTPClientResponse) async throws -> ByteBuffer {
+        do {
+            return try await response.body.collect(upTo: self.configuration.maximumResponseBytes)
+        } catch {
+            throw Self.classify(error)
         }
     }
 
@@ -215,4 +242,24 @@ private struct WireResponse: Decodable {
     var created: Int?
     var choices: [Choice]
     var usage: Usage?
+}
+
+/// A streamed answer's body, read as it arrives (AsyncHTTPClient asks for more only when it is read).
+/// Dropping it cancels the upstream request.
+private final class ResponseBodySource: ByteChunkSource, @unchecked Sendable {
+    // @unchecked: `ByteChunkSource` is read by one task at a time.
+    private var iterator: HTTPClientResponse.Body.AsyncIterator
+
+    init(_ body: HTTPClientResponse.Body) {
+        self.iterator = body.makeAsyncIterator()
+    }
+
+    func next() async throws -> [UInt8]? {
+        do {
+            guard let buffer = try await self.iterator.next() else { return nil }
+            return Array(buffer.readableBytesView)
+        } catch {
+            throw OpenAIChatProvider.classify(error)
+        }
+    }
 }

@@ -26,6 +26,11 @@ public final class FakeOpenAIServer: Sendable {
         case garbage
         /// HTTP 200 with JSON that is not a completion.
         case wrongShape = "wrong-shape"
+        /// Streams `cutAfterChunks` chunks, then drops the connection without `[DONE]` (answers whole
+        /// requests like `ok`).
+        case streamCut = "stream-cut"
+        /// Streams the role chunk, then holds the stream before its first token (holds whole requests).
+        case stallFirstToken = "stall-first-token"
     }
 
     private struct State {
@@ -34,6 +39,13 @@ public final class FakeOpenAIServer: Sendable {
         var slowDelay: Duration = .seconds(2)
         var retryAfterSeconds = 1
         var structuredContent = "{}"
+        /// Modes for requests naming one model, over `mode`.
+        var modelModes: [String: Mode] = [:]
+        var cutAfterChunks = 2
+        var streamChunkDelay: Duration = .zero
+        var streamChunkCount: Int?
+        var streamsCancelled = 0
+        var lastRequestBody: [UInt8] = []
     }
 
     private let state: Mutex<State>
@@ -46,6 +58,35 @@ public final class FakeOpenAIServer: Sendable {
         get { self.state.withLock { $0.mode } }
         set { self.state.withLock { $0.mode = newValue } }
     }
+
+    /// Sets the mode of requests naming `model` (nil: back to the server's mode).
+    public func setMode(_ mode: Mode?, forModel model: String) {
+        self.state.withLock { $0.modelModes[model] = mode }
+    }
+
+    /// Content chunks streamed before `stream-cut` drops the connection.
+    public var cutAfterChunks: Int {
+        get { self.state.withLock { $0.cutAfterChunks } }
+        set { self.state.withLock { $0.cutAfterChunks = newValue } }
+    }
+
+    /// Pause between streamed chunks.
+    public var streamChunkDelay: Duration {
+        get { self.state.withLock { $0.streamChunkDelay } }
+        set { self.state.withLock { $0.streamChunkDelay = newValue } }
+    }
+
+    /// Content chunks of a stream (the answer's words repeated); nil: one per word of the answer.
+    public var streamChunkCount: Int? {
+        get { self.state.withLock { $0.streamChunkCount } }
+        set { self.state.withLock { $0.streamChunkCount = newValue } }
+    }
+
+    /// The body of the latest completion request, as it came.
+    public var lastRequestBody: [UInt8] { self.state.withLock { $0.lastRequestBody } }
+
+    /// Streams whose client went away before the end.
+    public var streamsCancelled: Int { self.state.withLock { $0.streamsCancelled } }
 
     /// Completion requests received so far, whatever the mode answered.
     public var requestCount: Int { self.state.withLock { $0.requests } }
@@ -82,15 +123,32 @@ public final class FakeOpenAIServer: Sendable {
         router.post("/chat/completions", use: completions)
         router.get("/_mock") { _, _ -> Response in
             let state = self.state.withLock { $0 }
-            return Self.json(.ok, #"{"mode":"\#(state.mode.rawValue)","requests":\#(state.requests)}"#)
+            return Self.json(
+                .ok,
+                #"{"mode":"\#(state.mode.rawValue)","requests":\#(state.requests),"#
+                    + #""streamsCancelled":\#(state.streamsCancelled)}"#
+            )
         }
-        router.post("/_mock/mode/:mode") { _, context -> Response in
+        // `?model=M` sets the mode of requests naming M only (`ok` there while the rest fails, say); without
+        // it, the mode of every model;
+        // `?retryAfter=S` the `Retry-After` of `rate-limited`.
+        router.post("/_mock/mode/:mode") { request, context -> Response in
             let name = try context.parameters.require("mode")
             guard let mode = Mode(rawValue: name) else {
                 let modes = Mode.allCases.map(\.rawValue).joined(separator: ", ")
                 return Self.json(.badRequest, #"{"error":"unknown mode; one of \#(modes)"}"#)
             }
-            self.mode = mode
+            if let seconds = request.uri.queryParameters["retryAfter"].flatMap({ Int($0) }) {
+                self.retryAfterSeconds = seconds
+            }
+            if let model = request.uri.queryParameters["model"] {
+                self.setMode(mode, forModel: String(model))
+            } else {
+                self.state.withLock { state in
+                    state.mode = mode
+                    state.modelModes = [:]
+                }
+            }
             return Self.json(.ok, #"{"mode":"\#(mode.rawValue)"}"#)
         }
         return Application(
@@ -123,12 +181,21 @@ public final class FakeOpenAIServer: Sendable {
     private func completion(_ request: Request, context: BasicRequestContext) async throws -> Response {
         var request = request
         let body = try await request.collectBody(upTo: 1 << 20)
-        let (mode, number, delay, retryAfter, structured) = self.state.withLock { state in
+        let wire = try? JSONDecoder().decode(WireRequest.self, from: body)
+        let (state, number) = self.state.withLock { state in
             state.requests += 1
-            return (state.mode, state.requests, state.slowDelay, state.retryAfterSeconds, state.structuredContent)
+            state.lastRequestBody = Array(body.readableBytesView)
+            return (state, state.requests)
+        }
+        let mode = wire?.model.flatMap { state.modelModes[$0] } ?? state.mode
+        let (delay, retryAfter, structured) = (state.slowDelay, state.retryAfterSeconds, state.structuredContent)
+        if let wire, wire.stream == true, mode == .ok || mode == .slow || mode == .streamCut || mode == .stallFirstToken
+        {
+            if mode == .slow { try await Task.sleep(for: delay) }
+            return self.streamResponse(for: wire, number: number, mode: mode, state: state)
         }
         switch mode {
-        case .ok:
+        case .ok, .streamCut:
             return Self.completionResponse(for: body, number: number, structuredContent: structured)
         case .slow:
             try await Task.sleep(for: delay)
@@ -142,7 +209,7 @@ public final class FakeOpenAIServer: Sendable {
             var response = Self.json(.tooManyRequests, #"{"error":{"message":"mock rate limit","type":"rate_limit"}}"#)
             response.headers[.retryAfter] = "\(retryAfter)"
             return response
-        case .hang:
+        case .hang, .stallFirstToken:
             // Holds the request until the client gives up or the server shuts down: a graceful shutdown
             // waits for requests in flight, and this one would otherwise keep the process alive for an hour.
             try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
@@ -154,18 +221,146 @@ public final class FakeOpenAIServer: Sendable {
         }
     }
 
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     private struct WireRequest: Decodable {
         struct Message: Decodable {
             var role: String
             var content: String?
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.role = (try? container.decode(String.self, forKey: .role)) ?? "user"
+                // Content parts, tool results and the like are answered as if empty, as a lenient model would.
+                self.content = try? container.decode(String.self, forKey: .content)
+            }
+
+            enum CodingKeys: String, CodingKey { case role, content }
         }
         struct ResponseFormat: Decodable {
             var type: String
         }
+        struct StreamOptions: Decodable {
+            var include_usage: Bool?
+        }
         var model: String?
         var messages: [Message]
-        // swift-format-ignore: AlwaysUseLowerCamelCase
         var response_format: ResponseFormat?
+        var stream: Bool?
+        var stream_options: StreamOptions?
+    }
+
+    private struct CutStream: Error {}
+
+    /// `stream: true`: the answer as chat-completion chunks (role, one per word, finish, usage when asked),
+    /// then `[DONE]`; `stream-cut` drops the connection after `cutAfterChunks` content chunks, and
+    /// `stall-first-token` holds the stream after the role chunk.
+    private func streamResponse(for request: WireRequest, number: Int, mode: Mode, state: State) -> Response {
+        let prompt = request.messages.last(where: { $0.role == "user" })?.content ?? ""
+        var words = "Mock answer to: \(prompt.prefix(200))".split(separator: " ").map { String($0) + " " }
+        if let count = state.streamChunkCount {
+            words = (0..<count).map { words[$0 % words.count] }
+        }
+        let model = request.model ?? "mock-model"
+        let id = "chatcmpl-mock-\(number)"
+        let created = Int(Date().timeIntervalSince1970)
+        func chunk(_ fill: (inout JSONWriter) -> Void) -> ByteBuffer {
+            var writer = JSONWriter()
+            writer.object { body in
+                body.key("id")
+                body.string(id)
+                body.key("object")
+                body.string("chat.completion.chunk")
+                body.key("created")
+                body.number(created)
+                body.key("model")
+                body.string(model)
+                fill(&body)
+            }
+            return ByteBuffer(bytes: Array("data: ".utf8) + writer.bytes + Array("\n\n".utf8))
+        }
+        func choice(_ body: inout JSONWriter, delta: (inout JSONWriter) -> Void, finish: String?) {
+            body.key("choices")
+            body.array { choices in
+                choices.object { choice in
+                    choice.key("index")
+                    choice.number(0)
+                    choice.key("delta")
+                    choice.object(delta)
+                    choice.key("finish_reason")
+                    if let finish { choice.string(finish) } else { choice.null() }
+                }
+            }
+        }
+        let includeUsage = request.stream_options?.include_usage == true
+        let promptWords = prompt.split(separator: " ").count
+        let role = chunk { body in
+            choice(
+                &body,
+                delta: {
+                    $0.key("role")
+                    $0.string("assistant")
+                    $0.key("content")
+                    $0.string("")
+                },
+                finish: nil
+            )
+        }
+        let contents = words.map { word in
+            chunk { body in
+                choice(
+                    &body,
+                    delta: {
+                        $0.key("content")
+                        $0.string(word)
+                    },
+                    finish: nil
+                )
+            }
+        }
+        var tail = [chunk { body in choice(&body, delta: { _ in }, finish: "stop") }]
+        if includeUsage {
+            tail.append(
+                chunk { body in
+                    body.key("choices")
+                    body.array { _ in }
+                    body.key("usage")
+                    body.object { usage in
+                        usage.key("prompt_tokens")
+                        usage.number(promptWords)
+                        usage.key("completion_tokens")
+                        usage.number(words.count)
+                        usage.key("total_tokens")
+                        usage.number(promptWords + words.count)
+                    }
+                }
+            )
+        }
+        tail.append(ByteBuffer(string: "data: [DONE]\n\n"))
+        let frames = tail
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                do {
+                    try await writer.write(role)
+                    if mode == .stallFirstToken {
+                        try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
+                    }
+                    for (index, content) in contents.enumerated() {
+                        if mode == .streamCut, index == state.cutAfterChunks { throw CutStream() }
+                        if state.streamChunkDelay > .zero { try await Task.sleep(for: state.streamChunkDelay) }
+                        try await writer.write(content)
+                    }
+                    for frame in frames { try await writer.write(frame) }
+                    try await writer.finish(nil)
+                } catch let error as CutStream {
+                    throw error
+                } catch {
+                    self.state.withLock { $0.streamsCancelled += 1 }
+                    throw error
+                }
+            }
+        )
     }
 
     private static func completionResponse(for body: ByteBuffer, number: Int, structuredContent: String) -> Response {

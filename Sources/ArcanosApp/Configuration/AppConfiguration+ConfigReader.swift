@@ -30,6 +30,8 @@ extension AppConfiguration {
         self.model.apiKey = values.string("OPENAI_API_KEY", isSecret: true)
         self.model.baseURL = try values.url("OPENAI_BASE_URL") ?? self.model.baseURL
         self.model.timeout = try values.milliseconds("OPENAI_TIMEOUT_MS", in: 100...600_000) ?? self.model.timeout
+        self.model.firstTokenTimeout =
+            try values.milliseconds("OPENAI_FIRST_TOKEN_TIMEOUT_MS", in: 100...600_000) ?? self.model.firstTokenTimeout
         self.model.fineTunedModelID = values.string("FINETUNED_MODEL_ID")
         self.model.model =
             values.string("AI_MODEL") ?? values.string("OPENAI_MODEL") ?? self.model.fineTunedModelID

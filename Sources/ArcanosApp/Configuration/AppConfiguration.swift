@@ -52,6 +52,9 @@ public struct AppConfiguration: Sendable {
         public var baseURL = "https://api.openai.com/v1"
         /// Deadline of one model call, retries included (`OPENAI_TIMEOUT_MS`).
         public var timeout: Duration = .seconds(15)
+        /// How long a stream of `/v1/chat/completions` waits for its first token before the next model is
+        /// tried (`OPENAI_FIRST_TOKEN_TIMEOUT_MS`); within `timeout`.
+        public var firstTokenTimeout: Duration = .seconds(10)
         /// The primary model: `AI_MODEL`, else `OPENAI_MODEL`, else `FINETUNED_MODEL_ID`.
         public var model = "gpt-4o-mini"
         /// Tried when the primary model fails (`FALLBACK_MODEL`).

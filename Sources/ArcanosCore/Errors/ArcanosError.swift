@@ -6,6 +6,8 @@ public struct ArcanosError: Error, Sendable, CustomStringConvertible {
         case unauthorized = "unauthorized"
         case forbidden = "forbidden"
         case notFound = "not_found"
+        /// A model that is neither configured nor an alias (`/v1/chat/completions`).
+        case modelNotFound = "model_not_found"
         case methodNotAllowed = "method_not_allowed"
         case payloadTooLarge = "payload_too_large"
         /// A request body that is not `application/json`.

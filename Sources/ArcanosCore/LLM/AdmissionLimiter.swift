@@ -51,10 +51,17 @@ public final class AdmissionLimiter: Sendable {
         until deadline: ContinuousClock.Instant,
         _ operation: () async throws -> Value
     ) async throws -> Value {
+        let permit = try await self.permit(until: deadline)
+        defer { permit.release() }
+        return try await operation()
+    }
+
+    /// A slot held until `release()`: for a call that outlives the function that started it (a stream that
+    /// goes on after its first token). Throws like `withPermit`.
+    public func permit(until deadline: ContinuousClock.Instant) async throws -> AdmissionPermit {
         try await self.acquire(until: deadline)
         let start = ContinuousClock.now
-        defer { self.release(heldFor: start.duration(to: .now)) }
-        return try await operation()
+        return AdmissionPermit { self.release(heldFor: start.duration(to: .now)) }
     }
 
     private func acquire(until deadline: ContinuousClock.Instant) async throws {
@@ -139,5 +146,35 @@ public final class AdmissionLimiter: Sendable {
 
     private static func overloaded(retryAfter: Duration?, detail: String) -> LLMFailure {
         LLMFailure(.overloaded, retryAfter: retryAfter.map { max($0, .seconds(1)) } ?? .seconds(1), detail: detail)
+    }
+}
+
+/// One admission slot. Released once, by whoever holds it last; `release()` after that does nothing.
+public final class AdmissionPermit: Sendable {
+    private let onRelease: Mutex<(@Sendable () -> Void)?>
+
+    init(onRelease: @escaping @Sendable () -> Void) {
+        self.onRelease = Mutex(onRelease)
+    }
+
+    /// A permit of a client without a limiter: nothing to give back.
+    public static var unlimited: AdmissionPermit { AdmissionPermit {} }
+
+    /// Moves the slot to a new permit, leaving this one empty: for a call that goes on after the code that
+    /// took the slot (and releases it on the way out) has returned.
+    public func handOver() -> AdmissionPermit {
+        let onRelease = self.onRelease.withLock { onRelease in
+            defer { onRelease = nil }
+            return onRelease
+        }
+        return AdmissionPermit(onRelease: onRelease ?? {})
+    }
+
+    public func release() {
+        let onRelease = self.onRelease.withLock { onRelease in
+            defer { onRelease = nil }
+            return onRelease
+        }
+        onRelease?()
     }
 }

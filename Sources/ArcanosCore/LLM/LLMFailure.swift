@@ -48,12 +48,22 @@ public struct LLMFailure: Error, Sendable, Hashable, CustomStringConvertible {
     public var retryAfter: Duration?
     /// For logs only: never rendered into a response (it may quote the upstream).
     public var detail: String
+    /// Try the next model at once instead of this one again: a stream that missed its first-token deadline,
+    /// whose point is to be answered by the fallback in time.
+    public var skipsRetries: Bool
 
-    public init(_ kind: Kind, statusCode: Int? = nil, retryAfter: Duration? = nil, detail: String = "") {
+    public init(
+        _ kind: Kind,
+        statusCode: Int? = nil,
+        retryAfter: Duration? = nil,
+        detail: String = "",
+        skipsRetries: Bool = false
+    ) {
         self.kind = kind
         self.statusCode = statusCode
         self.retryAfter = retryAfter
         self.detail = detail
+        self.skipsRetries = skipsRetries
     }
 
     public var description: String {

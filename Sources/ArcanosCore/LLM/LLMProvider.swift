@@ -5,6 +5,31 @@ public protocol LLMProvider: Sendable {
     /// Completes one request in at most `timeout`. Throws `LLMFailure` for anything the provider did wrong,
     /// `CancellationError` when the caller went away.
     func complete(_ request: LLMRequest, timeout: Duration) async throws -> LLMCompletion
+
+    /// Sends a chat-completions body (OpenAI's wire format, `ChatCompletionRequest.body(for:)`) and returns
+    /// the 2xx answer's body as it came. Throws like `complete`.
+    func chatCompletion(body: [UInt8], timeout: Duration) async throws -> [UInt8]
+
+    /// Sends a streaming chat-completions body and returns once the upstream answered 2xx, with its body to
+    /// read as it arrives. `timeout` bounds the wait for the answer's head only.
+    func chatCompletionStream(body: [UInt8], timeout: Duration) async throws -> any ByteChunkSource
+}
+
+extension LLMProvider {
+    public func chatCompletion(body: [UInt8], timeout: Duration) async throws -> [UInt8] {
+        throw LLMFailure(.rejected, detail: "this provider does not pass chat completions through")
+    }
+
+    public func chatCompletionStream(body: [UInt8], timeout: Duration) async throws -> any ByteChunkSource {
+        throw LLMFailure(.rejected, detail: "this provider does not pass chat completions through")
+    }
+}
+
+/// A response body read as it arrives, with the reader's back-pressure: the next bytes are not asked for
+/// before `next()` is called. Read by one task at a time; throws `LLMFailure` or `CancellationError`.
+public protocol ByteChunkSource: AnyObject, Sendable {
+    /// The next bytes, or nil at the end of the body.
+    func next() async throws -> [UInt8]?
 }
 
 public struct LLMMessage: Sendable, Hashable, Codable {

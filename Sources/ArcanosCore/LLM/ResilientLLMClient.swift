@@ -51,8 +51,8 @@ public final class ResilientLLMClient: Sendable {
 
     public let configuration: Configuration
     private let provider: (any LLMProvider)?
-    private let logger: Logger
-    private let metrics: ArcanosMetrics
+    let logger: Logger
+    let metrics: ArcanosMetrics
     private let models: Mutex<[String: ModelState]>
     private let limiter: AdmissionLimiter?
     private let prober: ModelProber?
@@ -111,6 +111,32 @@ public final class ResilientLLMClient: Sendable {
     /// Throws `ArcanosError` (`.llmUnavailable` or `.circuitOpen`, the last `LLMFailure` as `underlying`)
     /// or `CancellationError` when the caller went away.
     public func complete(_ request: LLMRequest) async throws -> LLMCompletion {
+        let (model, completion) = try await self.run(chain: self.configuration.models) { provider, model, deadline, _ in
+            var modelRequest = request
+            modelRequest.model = model
+            return try await provider.complete(modelRequest, timeout: ContinuousClock.now.duration(to: deadline))
+        }
+        if let usage = completion.usage { self.metrics.recordTokens(model: model, usage: usage) }
+        return completion
+    }
+
+    /// The models a call naming `model` walks: the chain from that model on; nil when it is not in the chain.
+    public func chain(startingAt model: String) -> [String]? {
+        guard let index = self.configuration.models.firstIndex(of: model) else { return nil }
+        return Array(self.configuration.models[index...])
+    }
+
+    /// The one walk of the fallback chain, for every kind of call: per model the breaker's decision, then
+    /// attempts (an admission slot each, within the call's deadline) retried by the retry policy; the
+    /// outcome of each attempt recorded on the model's breaker. `call` gets the slot it runs under, which
+    /// is given back when it returns or throws, unless it moves it elsewhere (`AdmissionPermit.handOver()`).
+    func run<Value>(
+        chain: [String],
+        _ call: (
+            _ provider: any LLMProvider, _ model: String, _ deadline: ContinuousClock.Instant,
+            _ permit: AdmissionPermit
+        ) async throws -> Value
+    ) async throws -> (model: String, value: Value) {
         guard let provider, self.isConfigured else {
             throw ArcanosError(.llmUnavailable, "No model is configured", underlying: LLMFailure(.notConfigured))
         }
@@ -118,7 +144,7 @@ public final class ResilientLLMClient: Sendable {
         var lastFailure: LLMFailure?
         var allRejected = true
 
-        chain: for model in self.configuration.models {
+        chain: for model in chain {
             var attempt = 0
             while true {
                 try Task.checkCancellation()
@@ -138,12 +164,10 @@ public final class ResilientLLMClient: Sendable {
                 }
                 allRejected = false
                 attempt += 1
-                var modelRequest = request
-                modelRequest.model = model
                 do {
-                    let completion = try await self.send(modelRequest, to: provider, deadline: deadline)
+                    let value = try await self.send(to: provider, model: model, deadline: deadline, call)
                     self.record(model: model, outcome: .success)
-                    return completion
+                    return (model, value)
                 } catch let failure as LLMFailure {
                     self.record(model: model, outcome: .failure(failure))
                     if failure.kind == .overloaded {
@@ -190,26 +214,19 @@ public final class ResilientLLMClient: Sendable {
         )
     }
 
-    /// One attempt: an admission slot (when there is a limiter), then the provider, within `deadline`.
-    private func send(
-        _ request: LLMRequest,
+    /// One attempt: an admission slot (when there is a limiter), then `call`, within `deadline`.
+    private func send<Value>(
         to provider: any LLMProvider,
-        deadline: ContinuousClock.Instant
-    ) async throws -> LLMCompletion {
-        guard let limiter = self.limiter else {
-            return try await provider.complete(request, timeout: ContinuousClock.now.duration(to: deadline))
+        model: String,
+        deadline: ContinuousClock.Instant,
+        _ call: (any LLMProvider, String, ContinuousClock.Instant, AdmissionPermit) async throws -> Value
+    ) async throws -> Value {
+        let permit = try await self.limiter?.permit(until: deadline) ?? .unlimited
+        defer { permit.release() }
+        guard ContinuousClock.now < deadline else {
+            throw LLMFailure(.overloaded, retryAfter: .seconds(1), detail: "deadline reached before the request left")
         }
-        return try await limiter.withPermit(until: deadline) {
-            let remaining = ContinuousClock.now.duration(to: deadline)
-            guard remaining > .zero else {
-                throw LLMFailure(
-                    .overloaded,
-                    retryAfter: .seconds(1),
-                    detail: "deadline reached before the request left"
-                )
-            }
-            return try await provider.complete(request, timeout: remaining)
-        }
+        return try await call(provider, model, deadline, permit)
     }
 
     // MARK: Probes
@@ -292,7 +309,7 @@ public final class ResilientLLMClient: Sendable {
         }
     }
 
-    private enum Outcome {
+    enum Outcome {
         case success
         case failure(LLMFailure)
         /// A failed probe re-opens the breaker even when its kind does not count (overloaded): a probe slot
@@ -302,7 +319,7 @@ public final class ResilientLLMClient: Sendable {
         case neutral
     }
 
-    private func record(model: String, outcome: Outcome) {
+    func record(model: String, outcome: Outcome) {
         let now = ContinuousClock.now
         let (before, after) =
             self.models.withLock { models -> (Breaker.Phase, Breaker.Phase)? in

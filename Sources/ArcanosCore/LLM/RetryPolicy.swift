@@ -33,7 +33,7 @@ public struct RetryPolicy: Sendable, Hashable {
     ///   - remaining: time left before the caller's deadline.
     ///   - jitter: a number in 0...1; half of the backoff is scaled by it ("equal jitter").
     public func delay(after failure: LLMFailure, attempt: Int, remaining: Duration, jitter: Double) -> Duration? {
-        guard failure.kind.isRetryable, attempt < self.maxAttempts else { return nil }
+        guard failure.kind.isRetryable, !failure.skipsRetries, attempt < self.maxAttempts else { return nil }
         var delay = self.backoff.delay(attempt - 1, random: 1 - jitter)
         if let retryAfter = failure.retryAfter {
             guard retryAfter <= self.maxRetryAfter else { return nil }

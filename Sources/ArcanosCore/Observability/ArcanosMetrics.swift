@@ -32,6 +32,8 @@ public struct ArcanosMetrics: Sendable {
         public static let modelCallsInFlight = "arcanos_llm_calls_in_flight"
         public static let modelCallsInFlightLimit = "arcanos_llm_calls_in_flight_limit"
         public static let modelCallsShed = "arcanos_llm_shed_total"
+        public static let modelTokens = "arcanos_llm_tokens_total"
+        public static let timeToFirstToken = "arcanos_llm_time_to_first_token_seconds"
         public static let degradedAnswers = "arcanos_degraded_answers_total"
         public static let workerRestarts = "arcanos_worker_restarts_total"
         public static let workerHangs = "arcanos_worker_hangs_total"
@@ -103,6 +105,18 @@ public struct ArcanosMetrics: Sendable {
             kind: .counter,
             help: "Model calls turned away by the admission limit without being sent (answered overloaded).",
             labels: []
+        ),
+        .init(
+            name: Name.modelTokens,
+            kind: .counter,
+            help: "Tokens of model answers per configured model, by kind (prompt or completion), as reported.",
+            labels: ["model", "kind"]
+        ),
+        .init(
+            name: Name.timeToFirstToken,
+            kind: .histogram,
+            help: "Time from a streamed call's start to its first token, per configured model.",
+            labels: ["model"]
         ),
         .init(
             name: Name.degradedAnswers,
@@ -255,6 +269,16 @@ public struct ArcanosMetrics: Sendable {
     /// `outcome` is `success` or an `LLMFailure.Kind` raw value.
     public func recordModelCall(model: String, outcome: String) {
         self.counter(Name.modelCalls, [("model", model), ("outcome", outcome)]).increment()
+    }
+
+    public func recordTokens(model: String, usage: LLMUsage) {
+        self.counter(Name.modelTokens, [("model", model), ("kind", "prompt")]).increment(by: usage.promptTokens)
+        self.counter(Name.modelTokens, [("model", model), ("kind", "completion")])
+            .increment(by: usage.completionTokens)
+    }
+
+    public func recordTimeToFirstToken(model: String, _ duration: Duration) {
+        self.timer(Name.timeToFirstToken, [("model", model)]).recordNanoseconds(max(0, duration.nanoseconds))
     }
 
     public func recordModelCallsInFlight(_ inFlight: Int, limit: Int) {

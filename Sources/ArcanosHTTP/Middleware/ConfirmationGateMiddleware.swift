@@ -52,7 +52,7 @@ public struct ConfirmationGateMiddleware: RouterMiddleware {
                 response = try await next(request, context)
             } catch {
                 // Answered here, through the one error path, so that it carries the gate's status too.
-                response = ArcanosError.response(for: error, logger: context.logger)
+                response = ArcanosError.response(for: error, to: request, logger: context.logger)
             }
             response.headers[.confirmationStatus] = confirmation.status.rawValue
             return response

@@ -17,7 +17,7 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            return ArcanosError.response(for: error, logger: context.logger)
+            return ArcanosError.response(for: error, to: request, logger: context.logger)
         }
     }
 }

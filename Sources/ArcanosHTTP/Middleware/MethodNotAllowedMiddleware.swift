@@ -58,7 +58,7 @@ public struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddlew
         } catch let error as HTTPError where error.status == .notFound && context.endpointPath == "NotFound" {
             let allowed = self.routes.methods(matching: request.uri.path)
             guard !allowed.isEmpty else { throw error }
-            var response = ArcanosError(.methodNotAllowed, "Method not allowed on this route").response
+            var response = ArcanosError(.methodNotAllowed, "Method not allowed on this route").response(to: request)
             response.headers[.allow] = allowed.joined(separator: ", ")
             return response
         }

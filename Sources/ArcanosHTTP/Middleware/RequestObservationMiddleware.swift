@@ -28,7 +28,7 @@ public struct RequestObservationMiddleware<Context: RequestContext>: RouterMiddl
             response = try await next(request, context)
         } catch {
             // Errors of the middlewares outside `ErrorMiddleware`, through the same path.
-            response = ArcanosError.response(for: error, logger: context.logger)
+            response = ArcanosError.response(for: error, to: request, logger: context.logger)
         }
         response.headers[.requestID] = requestID
         self.metrics.recordRequest(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The OpenAI-compatible door as a gateway, side by side with LiteLLM's proxy and with nginx as a bare reverse
-# proxy (the floor: what any proxy hop costs on this machine), each in front of the same upstream:
+# proxy (the floor: what any proxy hop costs on this machine) and a bare Hummingbird + AsyncHTTPClient proxy
+# (bench/floor: the floor of the stack Arcanos is built on), each in front of the same upstream:
 #   - whole answers: nginx answering a fixed chat completion (so the upstream costs as little as possible);
 #   - streams: `arcanos-dev mock-llm` streaming one chunk per word, the first at once (time to first token).
 # Measures, with the same wrk settings for every target, alternating targets, `rounds` times:
@@ -31,6 +32,7 @@ bin="$scratch/release/arcanos"
 dev_bin="$scratch/release/arcanos-dev"
 upstream_port=17001   # nginx: the fixed completion
 floor_port=17002      # nginx: bare reverse proxy to 17001 (whole answers) and to the streaming fake (/stream/)
+hb_floor_port=17004   # bench/floor: bare Hummingbird + AsyncHTTPClient proxy to 17001
 stream_port=17003     # arcanos-dev mock-llm: streams
 arcanos_port=17010    # Arcanos in front of nginx
 arcanos_stream_port=17011
@@ -97,6 +99,15 @@ wait_for "http://127.0.0.1:$arcanos_stream_port/health" || { tail -5 "$work"/ser
 targets=("upstream http://127.0.0.1:$upstream_port/v1/chat/completions"
     "nginx http://127.0.0.1:$floor_port/v1/chat/completions"
     "arcanos http://127.0.0.1:$arcanos_port/v1/chat/completions")
+# The floor of the stack Arcanos is built on: a bare Hummingbird + AsyncHTTPClient proxy (bench/floor, no
+# validation, middleware, breaker or metrics) in front of the same upstream. ARCANOS_BENCH_FLOOR=0 skips it.
+if [ "${ARCANOS_BENCH_FLOOR:-1}" = 1 ]; then
+    [ "${ARCANOS_BENCH_SKIP_BUILD:-0}" = 1 ] || swift build -c release -j 4 --package-path bench/floor >&2
+    FLOOR_MAX_CONNECTIONS=64 bench/floor/.build/release/ProxyFloor "$hb_floor_port" "http://127.0.0.1:$upstream_port/v1" \
+        >"$work/hb-floor.log" 2>&1 & pids+=($!)
+    wait_for "http://127.0.0.1:$hb_floor_port/ask" POST "$chat"
+    targets+=("hb-floor http://127.0.0.1:$hb_floor_port/ask")
+fi
 stream_targets=("fake http://127.0.0.1:$stream_port/v1/chat/completions"
     "nginx http://127.0.0.1:$floor_port/stream/v1/chat/completions"
     "arcanos http://127.0.0.1:$arcanos_stream_port/v1/chat/completions")

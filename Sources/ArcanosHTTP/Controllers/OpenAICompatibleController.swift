@@ -53,7 +53,7 @@ struct OpenAICompatibleController {
                 }
             }
         }
-        return Self.json(writer.bytes)
+        return Response.json(bytes: ByteBuffer(bytes: writer.bytes))
     }
 
     @Sendable
@@ -80,7 +80,7 @@ struct OpenAICompatibleController {
             } catch {
                 throw self.unavailable(error)
             }
-            var response = Self.json(answer.body)
+            var response = Response.json(bytes: ByteBuffer(bytes: answer.body))
             response.headers[.arcanosModel] = answer.model
             return response
         }
@@ -144,14 +144,6 @@ struct OpenAICompatibleController {
 
     private static func event(_ data: [UInt8]) -> [UInt8] {
         Array("data: ".utf8) + data + Array("\n\n".utf8)
-    }
-
-    private static func json(_ bytes: [UInt8]) -> Response {
-        Response(
-            status: .ok,
-            headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: bytes))
-        )
     }
 }
 

@@ -1,0 +1,102 @@
+import ArcanosCore
+import ArcanosTesting
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+@testable import ArcanosPostgres
+
+/// The job store contract on PostgreSQL, each case in a schema of its own, so runs never see each other's jobs.
+@Suite(.enabled(if: PostgresTestDatabase.shouldRun, Comment(rawValue: PostgresTestDatabase.skipMessage)))
+struct PostgresJobStoreContractTests {
+    @Test(.timeLimit(.minutes(1)), arguments: JobStoreContract.Case.allCases)
+    func postgresStoreKeepsTheContract(_ check: JobStoreContract.Case) async throws {
+        try await withFreshSchemaStore { store in
+            try await JobStoreContract { store }.run(check)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func replicasMigratingTogetherApplyEachMigrationOnce() async throws {
+        try await PostgresTestDatabase.withFreshSchema { url, startupParameters in
+            var configuration = url.clientConfiguration(poolSize: 2)
+            configuration.options.additionalStartupParameters = startupParameters
+            let clients = (0..<4).map { _ in PostgresClient(configuration: configuration) }
+            let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for client in clients {
+                    group.addTask {
+                        try await PostgresTestDatabase.withRunningClient(client) { client in
+                            try await PostgresMigrations(PostgresJobStore.migrations)
+                                .apply(on: client, logger: quietLogger)
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(applied == [1], "one replica applied v1, the others found it applied: \(applied)")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func deletesALargeBacklogOfFinishedJobsInBatches() async throws {
+        try await withFreshSchemaStore { store in
+            let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+            let count = 2_100
+            for index in 0..<count {
+                _ = try await store.enqueue(
+                    NewJob(id: "j\(index)", worker: "echo", input: "x", maxAttempts: 1),
+                    now: t0
+                )
+            }
+            while let lease = try await store.claim(owner: "w", leaseDuration: .seconds(10), now: t0) {
+                _ = try await store.complete(lease, result: "done", now: t0)
+            }
+            _ = try await store.enqueue(NewJob(id: "live", worker: "echo", input: "x", maxAttempts: 1), now: t0)
+            #expect(try await store.deleteFinished(before: t0.addingTimeInterval(1)) == count)
+            #expect(try await store.job(id: "j0") == nil)
+            #expect(try await store.job(id: "live")?.status == .queued)
+        }
+    }
+
+    @Test func storeReportsReadyWhenReachable() async throws {
+        try await withFreshSchemaStore { store in
+            #expect(await store.notReadyReasons().isEmpty)
+        }
+    }
+}
+
+@Suite struct PostgresURLTests {
+    @Test func parsesEveryPartAndNeverShowsThePassword() throws {
+        let url = try PostgresURL("postgres://arcanos:s%40cret@db.internal:6543/jobs?sslmode=require")
+        #expect(url.host == "db.internal" && url.port == 6543 && url.username == "arcanos")
+        #expect(url.password == "s@cret" && url.database == "jobs" && url.sslMode == .require)
+        #expect(url.description == "postgres://arcanos@db.internal:6543/jobs")
+    }
+
+    @Test func defaultsPortDatabaseAndTLS() throws {
+        let url = try PostgresURL("postgresql://app@localhost")
+        #expect(url.port == 5432 && url.database == "app" && url.sslMode == .prefer && url.password == nil)
+    }
+
+    @Test(arguments: [
+        "mysql://a:b@host/db", "postgres://", "postgres://:pw@host/db", "not a url", "postgres://a:b@host/db?ssl=1",
+        "postgres://a:b@host/db?sslmode=maybe",
+    ])
+    func rejectsMalformedURLsWithoutRepeatingThem(_ string: String) throws {
+        let error = try #require(throws: ArcanosError.self) { try PostgresURL(string) }
+        #expect(error.code == .invalidRequest)
+        #expect(!error.message.contains(":b@") && !error.message.contains("pw"))
+    }
+}
+
+/// A `PostgresJobStore` in a fresh schema, its database running (and migrated) while `body` runs.
+func withFreshSchemaStore<Result: Sendable>(
+    _ body: @Sendable (PostgresJobStore) async throws -> Result
+) async throws -> Result {
+    try await PostgresTestDatabase.withFreshSchemaDatabase(migrations: PostgresJobStore.migrations) { database in
+        try await body(PostgresJobStore(database: database, logger: quietLogger))
+    }
+}
+
+let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })

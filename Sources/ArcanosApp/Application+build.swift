@@ -98,9 +98,11 @@ public func buildApplication(
         logger: logger,
         metrics: metrics.metrics
     )
-    // Auto-heal (docs/auto-heal.md). The audit lives in arcanos.sqlite beside the jobs, on the same
-    // connection pool; the table's migrations are named apart.
-    let healAudit = try SQLiteHealAuditLog(sharingDatabaseOf: workers.store)
+    // Auto-heal (docs/auto-heal.md). The audit lives in arcanos.sqlite, beside the jobs on the same connection
+    // pool when they are there too; the table's migrations are named apart.
+    let healAudit =
+        try workers.sqliteStore.map(SQLiteHealAuditLog.init(sharingDatabaseOf:))
+        ?? SQLiteHealAuditLog(path: configuration.server.sqlitePath)
     let workerStatus = WorkerStatusService(
         configuration: .init(
             workersDirectory: configuration.workers.directory,
@@ -166,12 +168,14 @@ public func buildApplication(
     dependencies.autoHeal = AutoHealRoutes(status: workerStatus, heal: heal, audit: healAudit, watchdog: watchdog)
     let host = configuration.server.host
     let router = buildRouter(dependencies)
+    // PostgreSQL first: the pool and the retention sweep wait for its migrations.
+    let databaseServices: [any Service] = workers.postgres.map { [$0] } ?? []
     let application = buildHTTPApplication(
         router: router,
         configuration: dependencies.configuration,
         // In dependency order, before the HTTP server, which starts last; the group shuts them down in
         // reverse, so the HTTP client outlives every request that may still use it.
-        services: [
+        services: databaseServices + [
             HTTPClientService(client: httpClient),
             prober,
             workers.supervisor,
@@ -207,6 +211,13 @@ public func buildApplication(
         routes: router.routeDescriptions,
         application: application
     )
+}
+
+extension AppConfiguration.Server {
+    /// `arcanos.sqlite` in the data directory: the jobs without `DATABASE_URL`, and the heal audit.
+    var sqlitePath: String {
+        URL(fileURLWithPath: self.dataDirectory).appendingPathComponent(SQLiteJobStore.fileName).path
+    }
 }
 
 extension AppConfiguration {

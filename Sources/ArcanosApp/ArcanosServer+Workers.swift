@@ -1,13 +1,18 @@
 import ArcanosCore
 import ArcanosHTTP
+import ArcanosPostgres
 import ArcanosStore
 import Foundation
 import Logging
 
-/// The worker side of the server: the durable job store (`arcanos.sqlite` in `ARCANOS_DATA_DIR`), the
-/// inventory, the supervised pool and the dispatcher the routes use.
+/// The worker side of the server: the durable job store (PostgreSQL when `DATABASE_URL` is set, otherwise
+/// `arcanos.sqlite` in `ARCANOS_DATA_DIR`), the inventory, the supervised pool and the dispatcher the routes use.
 public struct WorkerPoolParts: Sendable {
-    public let store: SQLiteJobStore
+    public let store: any JobStore & ReadinessReporting
+    /// The SQLite store when the jobs are in `arcanos.sqlite`: the heal audit shares its connection pool.
+    let sqliteStore: SQLiteJobStore?
+    /// The PostgreSQL database when the jobs are there: a service, started before the pool.
+    let postgres: PostgresDatabaseService?
     public let inventory: WorkerInventory
     public let supervisor: WorkerSupervisor<ContinuousClock>
     public let dispatcher: WorkerDispatcher
@@ -24,11 +29,25 @@ public struct WorkerPoolParts: Sendable {
         logger: Logger,
         metrics: ArcanosMetrics = .disabled
     ) throws {
-        // Opening migrates the schema before any service starts, so the pool never sees an old one.
-        self.store = try SQLiteJobStore(
-            path: URL(fileURLWithPath: configuration.server.dataDirectory)
-                .appendingPathComponent(SQLiteJobStore.fileName).path
-        )
+        if let url = configuration.database.url {
+            // Migrated when its service starts; the store's first query waits for that.
+            let database = try PostgresDatabaseService(
+                url: url,
+                source: "DATABASE_URL",
+                poolSize: configuration.database.poolSize,
+                migrations: PostgresJobStore.migrations,
+                logger: logger
+            )
+            self.postgres = database
+            self.sqliteStore = nil
+            self.store = PostgresJobStore(database: database, logger: logger)
+        } else {
+            // Opening migrates the schema before any service starts, so the pool never sees an old one.
+            let store = try SQLiteJobStore(path: configuration.server.sqlitePath)
+            self.postgres = nil
+            self.sqliteStore = store
+            self.store = store
+        }
         let pool = configuration.workers.pool
         self.inventory = WorkerInventory(directory: configuration.workers.directory)
         let executor = ModuleTaskExecutor(

@@ -1,6 +1,7 @@
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosLLM
+import ArcanosPostgres
 import ArcanosStore
 import AsyncHTTPClient
 import Foundation
@@ -98,11 +99,13 @@ public func buildApplication(
         logger: logger,
         metrics: metrics.metrics
     )
-    // Auto-heal (docs/auto-heal.md). The audit lives in arcanos.sqlite, beside the jobs on the same connection
-    // pool when they are there too; the table's migrations are named apart.
-    let healAudit =
-        try workers.sqliteStore.map(SQLiteHealAuditLog.init(sharingDatabaseOf:))
-        ?? SQLiteHealAuditLog(path: configuration.server.sqlitePath)
+    // Auto-heal (docs/auto-heal.md). The audit lives beside the jobs: in PostgreSQL, shared by the replicas,
+    // or in arcanos.sqlite on the job store's connection pool; the table's migrations are named apart.
+    let healAudit: any AuditLog =
+        switch workers.storage {
+        case .postgres(let database): PostgresHealAuditLog(database: database, logger: logger)
+        case .sqlite(let store): try SQLiteHealAuditLog(sharingDatabaseOf: store)
+        }
     let workerStatus = WorkerStatusService(
         configuration: .init(
             workersDirectory: configuration.workers.directory,
@@ -169,7 +172,7 @@ public func buildApplication(
     let host = configuration.server.host
     let router = buildRouter(dependencies)
     // PostgreSQL first: the pool and the retention sweep wait for its migrations.
-    let databaseServices: [any Service] = workers.postgres.map { [$0] } ?? []
+    let databaseServices: [any Service] = if case .postgres(let database) = workers.storage { [database] } else { [] }
     let application = buildHTTPApplication(
         router: router,
         configuration: dependencies.configuration,

@@ -9,10 +9,8 @@ import Logging
 /// `arcanos.sqlite` in `ARCANOS_DATA_DIR`), the inventory, the supervised pool and the dispatcher the routes use.
 public struct WorkerPoolParts: Sendable {
     public let store: any JobStore & ReadinessReporting
-    /// The SQLite store when the jobs are in `arcanos.sqlite`: the heal audit shares its connection pool.
-    let sqliteStore: SQLiteJobStore?
-    /// The PostgreSQL database when the jobs are there: a service, started before the pool.
-    let postgres: PostgresDatabaseService?
+    /// Where the jobs are, and the heal audit beside them.
+    let storage: Storage
     public let inventory: WorkerInventory
     public let supervisor: WorkerSupervisor<ContinuousClock>
     public let dispatcher: WorkerDispatcher
@@ -30,22 +28,21 @@ public struct WorkerPoolParts: Sendable {
         metrics: ArcanosMetrics = .disabled
     ) throws {
         if let url = configuration.database.url {
-            // Migrated when its service starts; the store's first query waits for that.
+            // Migrated when its service starts (the jobs and the heal audit, which lives beside them); the
+            // stores' first queries wait for that.
             let database = try PostgresDatabaseService(
                 url: url,
                 source: "DATABASE_URL",
                 poolSize: configuration.database.poolSize,
-                migrations: PostgresJobStore.migrations,
+                migrations: PostgresJobStore.migrations + PostgresHealAuditLog.migrations,
                 logger: logger
             )
-            self.postgres = database
-            self.sqliteStore = nil
+            self.storage = .postgres(database)
             self.store = PostgresJobStore(database: database, logger: logger)
         } else {
             // Opening migrates the schema before any service starts, so the pool never sees an old one.
             let store = try SQLiteJobStore(path: configuration.server.sqlitePath)
-            self.postgres = nil
-            self.sqliteStore = store
+            self.storage = .sqlite(store)
             self.store = store
         }
         let pool = configuration.workers.pool
@@ -89,6 +86,14 @@ public struct WorkerPoolParts: Sendable {
                 "workers.available": "\(listing.availableWorkers)",
             ]
         )
+    }
+
+    /// Chosen by `DATABASE_URL`.
+    enum Storage: Sendable {
+        /// `arcanos.sqlite` in the data directory: the heal audit shares the job store's connection pool.
+        case sqlite(SQLiteJobStore)
+        /// A service, started before the pool.
+        case postgres(PostgresDatabaseService)
     }
 
     /// What `/metrics` reads at each scrape: pool size, the supervisor's restart, hang and storm counts, and

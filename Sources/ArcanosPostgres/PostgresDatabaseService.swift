@@ -75,6 +75,13 @@ public final class PostgresDatabaseService: Service, Sendable {
         if let failure = await self.startup.value { throw failure }
     }
 
+    /// Runs `query` on the pool once the database is migrated: how the stores on it query.
+    @discardableResult
+    public func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await self.ready()
+        return try await self.client.query(query, logger: logger)
+    }
+
     /// One connection of its own, opened and closed: unlike the pool, which retries quietly, it fails at
     /// once with the server's or the socket's reason.
     private func checkReachable() async throws {

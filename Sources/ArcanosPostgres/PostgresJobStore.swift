@@ -63,7 +63,7 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
         let job = Job(new, now: now.storedPrecision)
         let nowMs = job.createdAt.storedMilliseconds
         do {
-            try await self.query(
+            try await self.database.query(
                 """
                 INSERT INTO jobs (id, worker, input, status, attempts, max_attempts, fence, available_at,
                     created_at, updated_at)
@@ -81,7 +81,7 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
     private static let uniqueViolation = "23505"
 
     public func job(id: String) async throws -> Job? {
-        let rows = try await self.query(
+        let rows = try await self.database.query(
             "SELECT \(unescaped: Self.columns) FROM jobs WHERE id = \(id)",
             logger: self.logger
         )
@@ -95,7 +95,7 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
     public func claim(owner: String, leaseDuration: Duration, now: Date) async throws -> JobLease? {
         let nowMs = now.storedMilliseconds
         let expiresAt = now.storedPrecision.addingDuration(leaseDuration).storedPrecision
-        let rows = try await self.query(
+        let rows = try await self.database.query(
             """
             WITH exhausted AS (
                 UPDATE jobs SET status = 'failed', error = \(Job.leaseExpiredMessage), lease_owner = NULL,
@@ -159,7 +159,7 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
         let nowMs = now.storedMilliseconds
         let retryAt = retryAfter.map { now.addingDuration($0).storedPrecision }
         let retryMs = retryAt?.storedMilliseconds
-        let rows = try await self.query(
+        let rows = try await self.database.query(
             """
             UPDATE jobs SET
                 status = CASE WHEN \(retryMs)::BIGINT IS NOT NULL AND attempts < max_attempts
@@ -200,7 +200,7 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
 
     public func reclaimExpired(now: Date) async throws -> Int {
         let nowMs = now.storedMilliseconds
-        let rows = try await self.query(
+        let rows = try await self.database.query(
             """
             WITH failed AS (
                 UPDATE jobs SET status = 'failed', error = \(Job.leaseExpiredMessage), lease_owner = NULL,
@@ -222,7 +222,7 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
 
     public func stats(now: Date) async throws -> JobQueueStats {
         let nowMs = now.storedMilliseconds
-        let rows = try await self.query(
+        let rows = try await self.database.query(
             """
             SELECT
                 COUNT(*) FILTER (WHERE status = 'queued'),
@@ -250,7 +250,7 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
         let cutoffMs = cutoff.storedMilliseconds
         var total = 0
         while true {
-            let rows = try await self.query(
+            let rows = try await self.database.query(
                 """
                 WITH deleted AS (
                     DELETE FROM jobs WHERE id IN (
@@ -275,7 +275,7 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
     public func notReadyReasons() async -> [String] {
         guard self.database.isMigrated else { return ["job store (PostgreSQL) is not migrated yet"] }
         do {
-            try await self.query("SELECT 1", logger: self.logger)
+            try await self.database.query("SELECT 1", logger: self.logger)
             return []
         } catch {
             return ["job store (PostgreSQL) is not reachable"]
@@ -290,16 +290,9 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
         let idIndex = query.binds.count
         query.binds.append(lease.fence)
         query.sql += " WHERE id = $\(idIndex) AND status = 'running' AND fence = $\(query.binds.count) RETURNING 1"
-        let rows = try await self.query(query, logger: self.logger)
+        let rows = try await self.database.query(query, logger: self.logger)
         for try await _ in rows { return .applied }
         return .fenced
-    }
-
-    /// Every query, once the database is migrated.
-    @discardableResult
-    private func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
-        try await self.database.ready()
-        return try await self.database.client.query(query, logger: logger)
     }
 
     private static func single<Value: PostgresDecodable & Sendable>(

@@ -105,4 +105,28 @@ struct PostgresReplicaLiveTests {
             }
         }
     }
+
+    @Test func aHealExecutedOnOneReplicaIsListedOnTheOther() async throws {
+        try await PostgresTestDatabase.withFreshDatabase { databaseURL in
+            let environment = [
+                "DATABASE_URL": databaseURL, "ARCANOS_WORKERS_DIR": Self.workers, "WORKER_COUNT": "1",
+                "SELF_TEST_INTERVAL_MS": "0",
+            ]
+            try await withLiveServer(environment: environment) { a in
+                try await withLiveServer(environment: environment) { b in
+                    let heal = try await post(
+                        a + "/workers/heal",
+                        json: #"{"execute":true}"#,
+                        headers: ["x-confirmed": "yes"]
+                    )
+                    #expect(heal.status == 200, "\(heal.body)")
+                    let planId = try #require(heal.json[path: "plan.planId"] as? String)
+                    let listed = try await get(b + "/workers/heals")
+                    #expect(listed.status == 200, "\(listed.body)")
+                    let heals = try #require(listed.json["heals"] as? [[String: Any]])
+                    #expect(heals.count == 1 && heals.first?[path: "plan.planId"] as? String == planId, "\(heals)")
+                }
+            }
+        }
+    }
 }

@@ -100,3 +100,31 @@ func withFreshSchemaStore<Result: Sendable>(
 }
 
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+@Suite(.enabled(if: PostgresTestDatabase.shouldRun, Comment(rawValue: PostgresTestDatabase.skipMessage)))
+struct PostgresHealAuditLogTests {
+    @Test(.timeLimit(.minutes(1)))
+    func passesTheAuditLogContract() async throws {
+        try await PostgresTestDatabase.withFreshSchemaDatabase(migrations: PostgresHealAuditLog.migrations) {
+            database in
+            try await AuditLogContract.verify(PostgresHealAuditLog(database: database, logger: quietLogger))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func storedRecordsCarryNoSecret() async throws {
+        try await PostgresTestDatabase.withFreshSchemaDatabase(migrations: PostgresHealAuditLog.migrations) {
+            database in
+            let log = PostgresHealAuditLog(database: database, logger: quietLogger)
+            var record = AuditLogContract.sampleRecord(index: 2, at: Date())
+            record.plan.message = "The provider said: invalid Authorization: Bearer sk-live-abcdefghijklmnop"
+            record.outcomeDetail = "retry with api_key=supersecretvalue"
+            try await log.append(record)
+            var stored: [String] = []
+            let rows = try await database.query("SELECT record FROM heal_audit", logger: quietLogger)
+            for try await json in rows.decode(String.self) { stored.append(json) }
+            #expect(stored.count == 1)
+            #expect(!stored.joined().contains("sk-live") && !stored.joined().contains("supersecretvalue"))
+        }
+    }
+}

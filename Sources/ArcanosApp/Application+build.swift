@@ -216,13 +216,6 @@ public func buildApplication(
     )
 }
 
-extension AppConfiguration.Server {
-    /// `arcanos.sqlite` in the data directory: the jobs without `DATABASE_URL`, and the heal audit.
-    var sqlitePath: String {
-        URL(fileURLWithPath: self.dataDirectory).appendingPathComponent(SQLiteJobStore.fileName).path
-    }
-}
-
 extension AppConfiguration {
     /// The part the HTTP layer is configured with.
     public var http: HTTPConfiguration {

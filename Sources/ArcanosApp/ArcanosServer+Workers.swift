@@ -119,3 +119,10 @@ public struct WorkerPoolParts: Sendable {
     /// `/ready`: the job store answers and the pool has started (or is disabled on purpose).
     var readiness: [any ReadinessReporting] { [self.store, WorkerPoolReadiness(pool: self.supervisor)] }
 }
+
+extension AppConfiguration.Server {
+    /// `arcanos.sqlite` in the data directory: where the jobs and the heal audit are without `DATABASE_URL`.
+    var sqlitePath: String {
+        URL(fileURLWithPath: self.dataDirectory).appendingPathComponent(SQLiteJobStore.fileName).path
+    }
+}

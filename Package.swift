@@ -155,6 +155,7 @@ let package = Package(
             name: "arcanos-dev",
             dependencies: [
                 "ArcanosCore",
+                "ArcanosPostgres",
                 "ArcanosStore",
                 "ArcanosTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

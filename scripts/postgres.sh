@@ -3,7 +3,7 @@
 #
 #   start  initdb (once) and start a server in DIR (default /tmp/arcanos-postgres), listening on 127.0.0.1 only,
 #          on a free port, with password authentication; waits until it accepts connections and prints its URL.
-#   stop   stops the server started in DIR (and keeps the data).
+#   stop   stops the server started in DIR (and keeps the data and the port for the next start).
 #   url    prints the URL of the server in DIR (postgres://arcanos:…@127.0.0.1:PORT/postgres).
 #
 # The server binaries refuse to run as root: as root, they run as the unprivileged user `arcanos-pg`
@@ -50,8 +50,10 @@ start() {
         url
         return
     fi
+    # A restart keeps the port, so that servers holding the URL reconnect.
     local port
-    port=$(free_port)
+    if [[ -f "$dir/port" ]]; then port=$(cat "$dir/port"); else port=$(free_port); fi
+    echo "$port" >"$dir/port"
     ((EUID == 0)) && chown -R "$pg_user" "$dir"
     as_pg "$(tool pg_ctl)" --pgdata="$dir/data" --log="$dir/server.log" --wait --timeout=60 \
         -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=200 -c fsync=off" \

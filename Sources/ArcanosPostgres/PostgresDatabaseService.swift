@@ -75,12 +75,31 @@ public final class PostgresDatabaseService: Service, Sendable {
         if let failure = await self.startup.value { throw failure }
     }
 
-    /// Runs `query` on the pool once the database is migrated: how the stores on it query.
+    /// Runs `query` on the pool once the database is migrated: how the stores on it query. While the server
+    /// is away the pool keeps retrying quietly; a query that has no answer within `queryDeadline` fails with
+    /// `notReady` (503), so routes and `/ready` answer instead of hanging.
     @discardableResult
     public func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
         try await self.ready()
-        return try await self.client.query(query, logger: logger)
+        return try await withThrowingTaskGroup(of: PostgresRowSequence?.self) { group in
+            group.addTask { try await self.client.query(query, logger: logger) }
+            group.addTask {
+                try await Task.sleep(for: Self.queryDeadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let rows = try await group.next(), let rows else {
+                throw ArcanosError(
+                    .notReady,
+                    "the PostgreSQL database \(self.url.host):\(self.url.port) did not answer within "
+                        + "\(Self.queryDeadline.milliseconds) ms"
+                )
+            }
+            return rows
+        }
     }
+
+    public static let queryDeadline: Duration = .seconds(2)
 
     /// One connection of its own, opened and closed: unlike the pool, which retries quietly, it fails at
     /// once with the server's or the socket's reason.

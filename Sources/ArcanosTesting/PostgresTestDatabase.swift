@@ -106,6 +106,13 @@ public enum PostgresTestDatabase {
         }
     }
 
+    /// A client on the test server's own database, running while `body` runs: to shape what a test sees.
+    public static func withAdminClient<Result: Sendable>(
+        _ body: @Sendable (PostgresClient) async throws -> Result
+    ) async throws -> Result {
+        try await Self.withAdmin(Self.requireURL(), body)
+    }
+
     private static func withAdmin<Result: Sendable>(
         _ url: String,
         _ body: @Sendable (PostgresClient) async throws -> Result

@@ -59,6 +59,45 @@ struct PostgresJobStoreContractTests {
         }
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func whileTheDatabaseIsAwayQueriesFailWithinTheDeadlineThenRecover() async throws {
+        try await PostgresTestDatabase.withFreshDatabase { databaseURL in
+            let url = try PostgresURL(databaseURL)
+            let database = try PostgresDatabaseService(
+                url: url,
+                source: PostgresTestDatabase.variable,
+                poolSize: 4,
+                migrations: PostgresJobStore.migrations,
+                logger: quietLogger
+            )
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await database.run() }
+                defer { group.cancelAll() }
+                let store = PostgresJobStore(database: database, logger: quietLogger)
+                let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+                _ = try await store.enqueue(NewJob(id: "kept", worker: "echo", input: "x", maxAttempts: 1), now: t0)
+                // Away: no new connection is accepted and the open ones are closed.
+                try await PostgresTestDatabase.withAdminClient { admin in
+                    try await admin.query("ALTER DATABASE \(unescaped: url.database) ALLOW_CONNECTIONS false")
+                    try await admin.query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(url.database)"
+                    )
+                }
+                let start = ContinuousClock.now
+                let error = await #expect(throws: ArcanosError.self) { try await store.job(id: "kept") }
+                #expect(error?.code == .notReady)
+                #expect(start.duration(to: .now) < .seconds(3), "a 503 within about 2 s, not a hang")
+                #expect(await store.notReadyReasons() == ["job store (PostgreSQL) is not reachable"])
+                _ = try await PostgresTestDatabase.withAdminClient { admin in
+                    try await admin.query("ALTER DATABASE \(unescaped: url.database) ALLOW_CONNECTIONS true")
+                }
+                try await Condition.wait("the store answers again", within: .seconds(30), every: .milliseconds(200)) {
+                    (try? await store.job(id: "kept"))?.status == .queued
+                }
+            }
+        }
+    }
+
     @Test func storeReportsReadyWhenReachable() async throws {
         try await withFreshSchemaStore { store in
             #expect(await store.notReadyReasons().isEmpty)

@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -62,6 +63,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The job store on PostgreSQL, for replicas that share one queue.
+        .target(
+            name: "ArcanosPostgres",
+            dependencies: [
+                "ArcanosCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ArcanosHTTP",
             dependencies: [
@@ -90,12 +103,14 @@ let package = Package(
             name: "ArcanosTesting",
             dependencies: [
                 "ArcanosCore",
+                "ArcanosPostgres",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -108,6 +123,7 @@ let package = Package(
                 "ArcanosCore",
                 "ArcanosHTTP",
                 "ArcanosLLM",
+                "ArcanosPostgres",
                 "ArcanosStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -139,6 +155,7 @@ let package = Package(
             name: "arcanos-dev",
             dependencies: [
                 "ArcanosCore",
+                "ArcanosPostgres",
                 "ArcanosStore",
                 "ArcanosTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -184,12 +201,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ArcanosPostgresTests",
+            dependencies: [
+                "ArcanosCore",
+                "ArcanosPostgres",
+                "ArcanosTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ArcanosHTTPTests",
             dependencies: [
                 "ArcanosApp",
                 "ArcanosCore",
                 "ArcanosHTTP",
                 "ArcanosLLM",
+                "ArcanosPostgres",
                 "ArcanosStore",
                 "ArcanosTesting",
                 "arcanos",

@@ -1,6 +1,7 @@
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosLLM
+import ArcanosPostgres
 import ArcanosStore
 import AsyncHTTPClient
 import Foundation
@@ -98,9 +99,13 @@ public func buildApplication(
         logger: logger,
         metrics: metrics.metrics
     )
-    // Auto-heal (docs/auto-heal.md). The audit lives in arcanos.sqlite beside the jobs, on the same
-    // connection pool; the table's migrations are named apart.
-    let healAudit = try SQLiteHealAuditLog(sharingDatabaseOf: workers.store)
+    // Auto-heal (docs/auto-heal.md). The audit lives beside the jobs: in PostgreSQL, shared by the replicas,
+    // or in arcanos.sqlite on the job store's connection pool; the table's migrations are named apart.
+    let healAudit: any AuditLog =
+        switch workers.storage {
+        case .postgres(let database): PostgresHealAuditLog(database: database, logger: logger)
+        case .sqlite(let store): try SQLiteHealAuditLog(sharingDatabaseOf: store)
+        }
     let workerStatus = WorkerStatusService(
         configuration: .init(
             workersDirectory: configuration.workers.directory,
@@ -166,12 +171,14 @@ public func buildApplication(
     dependencies.autoHeal = AutoHealRoutes(status: workerStatus, heal: heal, audit: healAudit, watchdog: watchdog)
     let host = configuration.server.host
     let router = buildRouter(dependencies)
+    // PostgreSQL first: the pool and the retention sweep wait for its migrations.
+    let databaseServices: [any Service] = if case .postgres(let database) = workers.storage { [database] } else { [] }
     let application = buildHTTPApplication(
         router: router,
         configuration: dependencies.configuration,
         // In dependency order, before the HTTP server, which starts last; the group shuts them down in
         // reverse, so the HTTP client outlives every request that may still use it.
-        services: [
+        services: databaseServices + [
             HTTPClientService(client: httpClient),
             prober,
             workers.supervisor,

@@ -1,13 +1,16 @@
 import ArcanosCore
 import ArcanosHTTP
+import ArcanosPostgres
 import ArcanosStore
 import Foundation
 import Logging
 
-/// The worker side of the server: the durable job store (`arcanos.sqlite` in `ARCANOS_DATA_DIR`), the
-/// inventory, the supervised pool and the dispatcher the routes use.
+/// The worker side of the server: the durable job store (PostgreSQL when `DATABASE_URL` is set, otherwise
+/// `arcanos.sqlite` in `ARCANOS_DATA_DIR`), the inventory, the supervised pool and the dispatcher the routes use.
 public struct WorkerPoolParts: Sendable {
-    public let store: SQLiteJobStore
+    public let store: any JobStore & ReadinessReporting
+    /// Where the jobs are, and the heal audit beside them.
+    let storage: Storage
     public let inventory: WorkerInventory
     public let supervisor: WorkerSupervisor<ContinuousClock>
     public let dispatcher: WorkerDispatcher
@@ -24,11 +27,24 @@ public struct WorkerPoolParts: Sendable {
         logger: Logger,
         metrics: ArcanosMetrics = .disabled
     ) throws {
-        // Opening migrates the schema before any service starts, so the pool never sees an old one.
-        self.store = try SQLiteJobStore(
-            path: URL(fileURLWithPath: configuration.server.dataDirectory)
-                .appendingPathComponent(SQLiteJobStore.fileName).path
-        )
+        if let url = configuration.database.url {
+            // Migrated when its service starts (the jobs and the heal audit, which lives beside them); the
+            // stores' first queries wait for that.
+            let database = try PostgresDatabaseService(
+                url: url,
+                source: "DATABASE_URL",
+                poolSize: configuration.database.poolSize,
+                migrations: PostgresJobStore.migrations + PostgresHealAuditLog.migrations,
+                logger: logger
+            )
+            self.storage = .postgres(database)
+            self.store = PostgresJobStore(database: database, logger: logger)
+        } else {
+            // Opening migrates the schema before any service starts, so the pool never sees an old one.
+            let store = try SQLiteJobStore(path: configuration.server.sqlitePath)
+            self.storage = .sqlite(store)
+            self.store = store
+        }
         let pool = configuration.workers.pool
         self.inventory = WorkerInventory(directory: configuration.workers.directory)
         let executor = ModuleTaskExecutor(
@@ -72,6 +88,14 @@ public struct WorkerPoolParts: Sendable {
         )
     }
 
+    /// Chosen by `DATABASE_URL`.
+    enum Storage: Sendable {
+        /// `arcanos.sqlite` in the data directory: the heal audit shares the job store's connection pool.
+        case sqlite(SQLiteJobStore)
+        /// A service, started before the pool.
+        case postgres(PostgresDatabaseService)
+    }
+
     /// What `/metrics` reads at each scrape: pool size, the supervisor's restart, hang and storm counts, and
     /// the queue.
     var metricsSampler: PrometheusExporter.Sampler {
@@ -94,4 +118,11 @@ public struct WorkerPoolParts: Sendable {
 
     /// `/ready`: the job store answers and the pool has started (or is disabled on purpose).
     var readiness: [any ReadinessReporting] { [self.store, WorkerPoolReadiness(pool: self.supervisor)] }
+}
+
+extension AppConfiguration.Server {
+    /// `arcanos.sqlite` in the data directory: where the jobs and the heal audit are without `DATABASE_URL`.
+    var sqlitePath: String {
+        URL(fileURLWithPath: self.dataDirectory).appendingPathComponent(SQLiteJobStore.fileName).path
+    }
 }

@@ -63,15 +63,3 @@ extension String {
         self = String(decoding: data, as: UTF8.self)
     }
 }
-
-extension Date {
-    /// Milliseconds since 1970, rounded: how the store writes dates, and what it compares them with.
-    var storedMilliseconds: Int64 { Int64((self.timeIntervalSince1970 * 1000).rounded()) }
-
-    /// This date as the store will read it back.
-    var storedPrecision: Date { Date(storedMilliseconds: self.storedMilliseconds) }
-
-    init(storedMilliseconds: Int64) {
-        self.init(timeIntervalSince1970: Double(storedMilliseconds) / 1000)
-    }
-}

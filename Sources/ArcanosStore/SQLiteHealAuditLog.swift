@@ -48,17 +48,8 @@ public final class SQLiteHealAuditLog: AuditLog {
 
     @discardableResult
     public func append(_ record: HealAuditRecord) async throws -> HealAuditRecord {
-        // Persisted records go through the one redactor (secrets, tokens, prompt text past 120 characters).
-        // One it cannot redact is not stored: the caller logs the failed append, the record stays off disk.
-        var record = record
-        do {
-            record = try self.redactor.redact(record)
-        } catch {
-            throw ArcanosError(.internalError, "Heal audit record could not be redacted; not stored", underlying: error)
-        }
-        record.sequence = nil
-        let json = String(decoding: try Self.encoder.encode(record), as: UTF8.self)
-        let stored = record
+        let (stored, json) = try record.storedForm(redactor: self.redactor)
+        var record = stored
         let sequence = try await self.writer.write { db -> Int64 in
             try db.execute(
                 sql: """
@@ -84,25 +75,7 @@ public final class SQLiteHealAuditLog: AuditLog {
                 arguments: [before ?? Int64.max, limit + 1]
             ).map { row -> (sequence: Int64, json: String) in (row["seq"], row["record"]) }
         }
-        let records = try rows.map { row -> HealAuditRecord in
-            var record = try Self.decoder.decode(HealAuditRecord.self, from: Data(row.json.utf8))
-            record.sequence = row.sequence
-            return record
-        }
+        let records = try rows.map { try HealAuditRecord(storedJSON: $0.json, sequence: $0.sequence) }
         return HealAuditPage(newestFirst: records, limit: limit)
     }
-
-    // Dates as milliseconds: exact round trips, unlike ISO strings without sub-millisecond digits.
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        return encoder
-    }()
-
-    private static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return decoder
-    }()
 }

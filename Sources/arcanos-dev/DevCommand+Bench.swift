@@ -1,4 +1,5 @@
 import ArcanosCore
+import ArcanosPostgres
 import ArcanosStore
 import ArcanosTesting
 import ArgumentParser
@@ -19,7 +20,7 @@ extension DevCommand {
 }
 
 extension DevCommand.Bench {
-    /// No-op jobs through the SQLite store and the pool: throughput, and enqueue → start latency.
+    /// No-op jobs through the SQLite (or PostgreSQL) store and the pool: throughput, and enqueue → start latency.
     struct Jobs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "No-op jobs per second and enqueue→start latency.")
 
@@ -38,13 +39,39 @@ extension DevCommand.Bench {
         @Option(help: "Directory for the database (default: a temporary one).")
         var dataDir: String?
 
-        func run() async throws {
-            let directory = self.dataDir ?? BenchSupport.temporaryDirectory()
-            let path = directory + "/" + SQLiteJobStore.fileName
-            try? FileManager.default.removeItem(atPath: path)
-            let store = try SQLiteJobStore(path: path)
-            print("store: \(path) (WAL, synchronous=NORMAL); workers: \(self.workers)")
+        @Option(help: "A postgres:// URL: measure the PostgreSQL store there (its finished jobs are deleted first).")
+        var databaseURL: String?
 
+        func run() async throws {
+            guard let databaseURL else {
+                let directory = self.dataDir ?? BenchSupport.temporaryDirectory()
+                let path = directory + "/" + SQLiteJobStore.fileName
+                try? FileManager.default.removeItem(atPath: path)
+                print("store: \(path) (WAL, synchronous=NORMAL); workers: \(self.workers)")
+                try await self.measure(SQLiteJobStore(path: path))
+                if self.dataDir == nil { try? FileManager.default.removeItem(atPath: directory) }
+                return
+            }
+            let url = try PostgresURL(databaseURL)
+            let database = try PostgresDatabaseService(
+                url: url,
+                source: "--database-url",
+                poolSize: self.workers + 8,
+                migrations: PostgresJobStore.migrations,
+                logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+            )
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await database.run() }
+                defer { group.cancelAll() }
+                try await database.ready()
+                let store = PostgresJobStore(database: database, logger: Logger(label: "bench"))
+                _ = try await store.deleteFinished(before: .distantFuture)
+                print("store: PostgreSQL \(url); workers: \(self.workers)")
+                try await self.measure(store)
+            }
+        }
+
+        private func measure(_ store: any JobStore) async throws {
             // 1. Enqueue only.
             let enqueueStart = ContinuousClock.now
             for index in 0..<self.count {
@@ -102,7 +129,6 @@ extension DevCommand.Bench {
                 "enqueue→start at \(self.rate) jobs/s for \(self.seconds) s: "
                     + BenchSupport.percentiles(latencies)
             )
-            if self.dataDir == nil { try? FileManager.default.removeItem(atPath: directory) }
         }
     }
 

@@ -1,4 +1,5 @@
 import ArcanosCore
+import ArcanosPostgres
 import Configuration
 import Foundation
 
@@ -23,6 +24,15 @@ extension AppConfiguration {
             try values.milliseconds("ARCANOS_HTTP_IDLE_TIMEOUT_MS", in: 100...3_600_000) ?? self.server.idleTimeout
         self.server.headerTimeout =
             try values.milliseconds("ARCANOS_HTTP_HEADER_TIMEOUT_MS", in: 100...600_000) ?? self.server.headerTimeout
+        // A secret: the URL may carry the password. Errors name the variable and never repeat the value.
+        if let url = values.string("DATABASE_URL", isSecret: true) {
+            do {
+                self.database.url = try PostgresURL(url)
+            } catch let error as ArcanosError {
+                throw ArcanosError(.configurationInvalid, "DATABASE_URL \(error.message)")
+            }
+        }
+        self.database.poolSize = try values.int("ARCANOS_DATABASE_POOL_SIZE", in: 1...1000) ?? self.database.poolSize
 
         self.auth.apiKeys = values.list("ARCANOS_API_KEYS", isSecret: true) ?? []
         self.auth.allowUnauthenticated = try values.bool("ARCANOS_ALLOW_UNAUTHENTICATED") ?? false

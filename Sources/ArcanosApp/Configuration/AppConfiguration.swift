@@ -1,4 +1,5 @@
 import ArcanosCore
+import ArcanosPostgres
 
 /// Everything `arcanos serve` is configured with, nested per component. Read once at start-up
 /// (`AppConfiguration+ConfigReader.swift`) and passed down; nothing else reads the environment.
@@ -206,7 +207,18 @@ public struct AppConfiguration: Sendable {
         public init() {}
     }
 
+    /// Where the job store lives: PostgreSQL when a URL is set, otherwise SQLite in the data directory.
+    public struct Database: Sendable {
+        /// `DATABASE_URL`; nil keeps the jobs in `arcanos.sqlite` in `ARCANOS_DATA_DIR`.
+        public var url: PostgresURL?
+        /// Connections to PostgreSQL at most, per process (`ARCANOS_DATABASE_POOL_SIZE`).
+        public var poolSize = 20
+
+        public init() {}
+    }
+
     public var server = Server()
+    public var database = Database()
     public var auth = Auth()
     public var workers = Workers()
     public var model = Model()

@@ -110,4 +110,15 @@ extension Date {
     public func addingDuration(_ duration: Duration) -> Date {
         self.addingTimeInterval(duration.seconds)
     }
+
+    /// Milliseconds since 1970, rounded: how the stores write dates (exact, sortable, a PostgreSQL `bigint`),
+    /// and what they compare them with.
+    public var storedMilliseconds: Int64 { Int64((self.timeIntervalSince1970 * 1000).rounded()) }
+
+    /// This date as a store will read it back.
+    public var storedPrecision: Date { Date(storedMilliseconds: self.storedMilliseconds) }
+
+    public init(storedMilliseconds: Int64) {
+        self.init(timeIntervalSince1970: Double(storedMilliseconds) / 1000)
+    }
 }

@@ -30,7 +30,9 @@ import Testing
         let fake = FakeOpenAIServer(mode: mode)
         fake.retryAfterSeconds = 30  // longer than the retry policy waits: fail over at once
         try await fake.withRunning { baseURL in
-            try await withLiveServer(environment: self.environment(baseURL, ["OPENAI_TIMEOUT_MS": "800"])) { server in
+            // One attempt: the reason is the model's failure, not a deadline that retries on a loaded machine reach.
+            let environment = self.environment(baseURL, ["OPENAI_TIMEOUT_MS": "800", "OPENAI_MAX_ATTEMPTS": "1"])
+            try await withLiveServer(environment: environment) { server in
                 let response = try await post(server + "/ask", json: #"{"prompt":"Are you online?"}"#)
                 #expect(response.status == 503)
                 #expect(response.headers["x-arcanos-degraded-reason"] == reason)

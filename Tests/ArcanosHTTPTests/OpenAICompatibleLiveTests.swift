@@ -232,7 +232,8 @@ import Testing
                 #expect(stream.headers["x-arcanos-model"] == "backup")
                 // The first-token deadline is 300 ms; the backup answers at once.
                 #expect(headAt >= .milliseconds(300))
-                #expect(headAt < .milliseconds(1500), "answered after \(headAt)")
+                // Well under the 3 s call timeout it would otherwise wait out; loose for a loaded machine.
+                #expect(headAt < .milliseconds(2500), "answered after \(headAt)")
                 var events: [String] = []
                 for try await event in stream.events() { events.append(event) }
                 #expect(events.last == "[DONE]")

@@ -63,8 +63,20 @@ public final class WorkerDispatcher: Sendable {
         self.signals.workAvailable()
         let deadline = started.advanced(by: self.configuration.runTimeout)
         while true {
-            let current = try await self.store.job(id: job.id)
-            if let current, current.status.isFinal {
+            guard let current = try await self.store.job(id: job.id) else {
+                // Finished and swept by retention (a `JOB_RETENTION_MS` shorter than the wait) before its
+                // result was read here: say so at once instead of waiting out the deadline for a job that is gone.
+                return WorkerRunOutcome(
+                    worker: worker,
+                    jobId: job.id,
+                    success: false,
+                    result: nil,
+                    error: "the job finished and its record was deleted (JOB_RETENTION_MS) before its result was read",
+                    timedOut: false,
+                    executionTime: started.duration(to: .now)
+                )
+            }
+            if current.status.isFinal {
                 return WorkerRunOutcome(
                     worker: worker,
                     jobId: job.id,

@@ -17,7 +17,7 @@ extension ArcanosError: HTTPResponseError {
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
         case .rateLimited: .tooManyRequests
-        case .llmUnavailable, .circuitOpen, .notReady: .serviceUnavailable
+        case .llmUnavailable, .circuitOpen, .notReady, .storeUnavailable: .serviceUnavailable
         case .stateCorrupted, .configurationInvalid, .internalError: .internalServerError
         }
     }
@@ -77,9 +77,10 @@ extension ArcanosError {
             logger.error("unhandled error", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
             return ArcanosError(.internalError, "Internal server error", underlying: error)
         }
-        if translated.status.code >= 500, translated.code != .llmUnavailable, translated.code != .circuitOpen,
-            translated.code != .notReady
-        {
+        // Outages of what the server depends on (the model, the store) are reported where they are noticed, not
+        // once per request.
+        let outages: Set<Code> = [.llmUnavailable, .circuitOpen, .notReady, .storeUnavailable]
+        if translated.status.code >= 500, !outages.contains(translated.code) {
             logger.error(
                 "request failed",
                 metadata: [

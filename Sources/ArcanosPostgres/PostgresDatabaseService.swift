@@ -77,7 +77,7 @@ public final class PostgresDatabaseService: Service, Sendable {
 
     /// Runs `query` on the pool once the database is migrated: how the stores on it query. While the server
     /// is away the pool keeps retrying quietly; a query that has no answer within `queryDeadline` fails with
-    /// `notReady` (503), so routes and `/ready` answer instead of hanging.
+    /// `storeUnavailable` (503), so routes and `/ready` answer instead of hanging.
     @discardableResult
     public func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
         try await self.ready()
@@ -90,7 +90,7 @@ public final class PostgresDatabaseService: Service, Sendable {
             defer { group.cancelAll() }
             guard let rows = try await group.next(), let rows else {
                 throw ArcanosError(
-                    .notReady,
+                    .storeUnavailable,
                     "the PostgreSQL database \(self.url.host):\(self.url.port) did not answer within "
                         + "\(Self.queryDeadline.milliseconds) ms"
                 )

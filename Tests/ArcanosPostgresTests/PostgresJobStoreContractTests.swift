@@ -85,7 +85,7 @@ struct PostgresJobStoreContractTests {
                 }
                 let start = ContinuousClock.now
                 let error = await #expect(throws: ArcanosError.self) { try await store.job(id: "kept") }
-                #expect(error?.code == .notReady)
+                #expect(error?.code == .storeUnavailable)
                 #expect(start.duration(to: .now) < .seconds(3), "a 503 within about 2 s, not a hang")
                 #expect(await store.notReadyReasons() == ["job store (PostgreSQL) is not reachable"])
                 _ = try await PostgresTestDatabase.withAdminClient { admin in

@@ -16,6 +16,8 @@ public struct ArcanosError: Error, Sendable, CustomStringConvertible {
         case llmUnavailable = "llm_unavailable"
         case circuitOpen = "circuit_open"
         case notReady = "not_ready"
+        /// The shared store (PostgreSQL) did not answer in time; the routes that need it answer this, fast.
+        case storeUnavailable = "store_unavailable"
         case stateCorrupted = "state_corrupted"
         case configurationInvalid = "configuration_invalid"
         case internalError = "internal_error"

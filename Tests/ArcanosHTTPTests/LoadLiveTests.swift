@@ -47,10 +47,10 @@ import Testing
     @Test("issue 11: past the in-flight limit and its queue, the answer is degraded overloaded at once")
     func pastTheLimitTheAnswerIsOverloadedAtOnce() async throws {
         let fake = FakeOpenAIServer(mode: .slow)
-        fake.slowDelay = .milliseconds(1200)
+        fake.slowDelay = .milliseconds(2500)
         try await fake.withRunning { baseURL in
             // One call in flight, four waiting: of seven at once, two are turned away.
-            let environment = self.environment(baseURL, ["OPENAI_MAX_IN_FLIGHT": "1", "OPENAI_TIMEOUT_MS": "15000"])
+            let environment = self.environment(baseURL, ["OPENAI_MAX_IN_FLIGHT": "1", "OPENAI_TIMEOUT_MS": "30000"])
             try await withLiveServer(environment: environment) { server in
                 let responses = try await withThrowingTaskGroup(of: LiveResponse.self) { group in
                     for index in 0..<7 {
@@ -65,8 +65,8 @@ import Testing
                     #expect(response.headers["x-arcanos-degraded-reason"] == "overloaded")
                     #expect(Int(response.headers["retry-after"] ?? "") ?? 0 >= 1)
                     #expect(response.json["reason"] as? String == "overloaded")
-                    // Answered without waiting for the model.
-                    #expect(response.elapsed < .seconds(1))
+                    // Answered without waiting for the model (2.5 s a call); loose for tests running in parallel.
+                    #expect(response.elapsed < .seconds(2))
                 }
                 #expect(fake.requestCount == 5)
                 let status = try await get(server + "/workers/status").json

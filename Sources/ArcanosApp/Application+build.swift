@@ -68,8 +68,6 @@ public func buildApplication(
         ),
         metrics: metrics.metrics
     )
-    // One gate state for every gated route and the token route.
-    let confirmation = ConfirmationService(configuration: configuration.confirmation.gate)
     let workers = try WorkerPoolParts(
         configuration: configuration,
         client: client,
@@ -78,8 +76,18 @@ public func buildApplication(
         metrics: metrics.metrics
     )
     metrics.addSampler(workers.metricsSampler)
-    // The one writer of systemState.json.
+    // Challenges, tokens, rate limits and the shared record live beside the jobs: in PostgreSQL, shared by
+    // the replicas, or in arcanos.sqlite, shared by the processes on the file.
+    let sharedState: any SharedStateStore =
+        switch workers.storage {
+        case .postgres(let database): PostgresSharedStateStore(database: database, logger: logger)
+        case .sqlite(let store): try SQLiteSharedStateStore(sharingDatabaseOf: store)
+        }
+    // One gate for every gated route and the token route.
+    let confirmation = ConfirmationService(configuration: configuration.confirmation.gate, store: sharedState)
+    // The one writer of systemState.json, mirroring the shared record.
     let state = ArcanosServer.makeStateManager(dataDirectory: configuration.server.dataDirectory, logger: logger)
+    let record = SharedRecord(store: sharedState, state: state, logger: logger)
     let selfTest = SelfTestPipeline(
         configuration: .init(
             interval: configuration.selfTest.interval,
@@ -95,7 +103,7 @@ public func buildApplication(
             storage: SystemStateFile(directory: configuration.server.dataDirectory, name: HealthCheckLog.relativePath),
             logger: logger
         ),
-        state: state,
+        record: record,
         logger: logger,
         metrics: metrics.metrics
     )
@@ -128,7 +136,7 @@ public func buildApplication(
             )
         },
         errorRate: workers.errorRate,
-        state: state
+        record: record
     )
     let heal = HealService(
         configuration: .init(
@@ -147,7 +155,8 @@ public func buildApplication(
             metrics: metrics.metrics
         ),
         pool: workers.supervisor,
-        state: state,
+        record: record,
+        limits: sharedState,
         // Every heal, plan-only and watchdog ones too, counted in arcanos_heals_total{source, outcome}.
         audit: MeteredAuditLog(healAudit, metrics: metrics.metrics),
         logger: logger

@@ -34,7 +34,8 @@ public struct WorkerPoolParts: Sendable {
                 url: url,
                 source: "DATABASE_URL",
                 poolSize: configuration.database.poolSize,
-                migrations: PostgresJobStore.migrations + PostgresHealAuditLog.migrations,
+                migrations: PostgresJobStore.migrations + PostgresHealAuditLog.migrations
+                    + PostgresSharedStateStore.migrations,
                 logger: logger
             )
             self.storage = .postgres(database)

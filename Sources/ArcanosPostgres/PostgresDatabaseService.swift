@@ -80,22 +80,39 @@ public final class PostgresDatabaseService: Service, Sendable {
     /// `storeUnavailable` (503), so routes and `/ready` answer instead of hanging.
     @discardableResult
     public func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await self.withinDeadline { try await self.client.query(query, logger: logger) }
+    }
+
+    /// Runs `body` in one transaction on a pooled connection, under the same deadline as `query`: committed
+    /// when it returns, rolled back when it throws.
+    public func withTransaction<Result: Sendable>(
+        logger: Logger,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await self.withinDeadline {
+            try await self.client.withTransaction(logger: logger) { connection in try await body(connection) }
+        }
+    }
+
+    private func withinDeadline<Result: Sendable>(
+        _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
         try await self.ready()
-        return try await withThrowingTaskGroup(of: PostgresRowSequence?.self) { group in
-            group.addTask { try await self.client.query(query, logger: logger) }
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await operation() }
             group.addTask {
                 try await Task.sleep(for: Self.queryDeadline)
                 return nil
             }
             defer { group.cancelAll() }
-            guard let rows = try await group.next(), let rows else {
+            guard let result = try await group.next(), let result else {
                 throw ArcanosError(
                     .storeUnavailable,
                     "the PostgreSQL database \(self.url.host):\(self.url.port) did not answer within "
                         + "\(Self.queryDeadline.milliseconds) ms"
                 )
             }
-            return rows
+            return result
         }
     }
 

@@ -60,8 +60,14 @@ extension ArcanosCommand {
                         storage: SystemStateFile(directory: dataDirectory, name: HealthCheckLog.relativePath),
                         logger: logger
                     ),
-                state: self.noRecord
-                    ? nil : ArcanosServer.makeStateManager(dataDirectory: dataDirectory, logger: logger),
+                // The summary goes to this data directory's systemState.json only, not to a server's store.
+                record: self.noRecord
+                    ? nil
+                    : SharedRecord(
+                        store: InMemorySharedStateStore(),
+                        state: ArcanosServer.makeStateManager(dataDirectory: dataDirectory, logger: logger),
+                        logger: logger
+                    ),
                 logger: logger
             )
             let summary: SelfTestSummary

@@ -14,20 +14,20 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(1)))
-    func oneHundredThousandUnconfirmedRequestsLeaveTheChallengeStoreAtItsBound() {
+    func oneHundredThousandUnconfirmedRequestsLeaveTheChallengeStoreAtItsBound() async throws {
         let service = ConfirmationService(configuration: .init(challengeCapacity: 10_000))
         let request = ConfirmationRequest(method: "POST", path: "/workers/heal", headers: ["x-confirmed": "no"])
         var first: ConfirmationChallenge?
         var last: ConfirmationChallenge?
         for _ in 0..<100_000 {
-            guard case .pending(let challenge, _) = service.decide(request) else {
+            guard case .pending(let challenge, _) = try await service.decide(request) else {
                 Issue.record("an unconfirmed request passed")
                 return
             }
             if first == nil { first = challenge }
             last = challenge
         }
-        #expect(service.challengeCount == 10_000)
+        #expect(try await service.challengeCount() == 10_000)
         let replayFirst = ConfirmationRequest(
             method: "POST",
             path: "/workers/heal",
@@ -38,18 +38,18 @@ import Testing
             path: "/workers/heal",
             headers: ["x-confirmed": "token:\(last!.id)"]
         )
-        #expect(service.decide(replayFirst).status == nil, "the oldest challenge was evicted")
-        #expect(service.decide(useLast).status == .challengeToken, "the newest challenge is still usable")
+        #expect(try await service.decide(replayFirst).status == nil, "the oldest challenge was evicted")
+        #expect(try await service.decide(useLast).status == .challengeToken, "the newest challenge is still usable")
     }
 
-    @Test func challengesExpireWithTheInjectedClock() {
+    @Test func challengesExpireWithTheInjectedClock() async throws {
         let clock = ManualClock()
         let service = ConfirmationService(
             configuration: .init(challengeTimeToLive: .seconds(30)),
             now: { clock.now }
         )
         let request = ConfirmationRequest(method: "POST", path: "/devops/self-test")
-        guard case .pending(let challenge, _) = service.decide(request) else {
+        guard case .pending(let challenge, _) = try await service.decide(request) else {
             Issue.record("expected a challenge")
             return
         }
@@ -60,25 +60,25 @@ import Testing
             path: "/devops/self-test",
             headers: ["X-Confirmed": "token:\(challenge.id)"]
         )
-        #expect(service.decide(late).status == nil)
+        #expect(try await service.decide(late).status == nil)
     }
 
-    @Test func expiredChallengesAreDroppedAsNewOnesAreIssued() {
+    @Test func expiredChallengesAreDroppedAsNewOnesAreIssued() async throws {
         let clock = ManualClock()
         let service = ConfirmationService(configuration: .init(challengeTimeToLive: .seconds(10)), now: { clock.now })
         let request = ConfirmationRequest(method: "POST", path: "/workers/heal")
-        for _ in 0..<50 { _ = service.decide(request) }
-        #expect(service.challengeCount == 50)
+        for _ in 0..<50 { _ = try await service.decide(request) }
+        #expect(try await service.challengeCount() == 50)
         clock.advance(by: 10)
-        _ = service.decide(request)
-        #expect(service.challengeCount == 1)
+        _ = try await service.decide(request)
+        #expect(try await service.challengeCount() == 1)
     }
 
-    @Test func mintedTokensAreSingleUseAndExpire() {
+    @Test func mintedTokensAreSingleUseAndExpire() async throws {
         let clock = ManualClock()
         let service = ConfirmationService(configuration: .init(tokenTimeToLive: .seconds(60)), now: { clock.now })
-        let first = service.mintToken()
-        let second = service.mintToken()
+        let first = try await service.mintToken()
+        let second = try await service.mintToken()
         #expect(first.token != second.token)
         #expect(first.expiresAt == Self.start.addingTimeInterval(60))
         let useFirst = ConfirmationRequest(
@@ -86,31 +86,33 @@ import Testing
             path: "/workers/heal",
             headers: ["x-arcanos-confirm-token": first.token]
         )
-        #expect(service.decide(useFirst).status == .oneTimeToken)
-        #expect(service.decide(useFirst).status == nil)
+        #expect(try await service.decide(useFirst).status == .oneTimeToken)
+        #expect(try await service.decide(useFirst).status == nil)
         clock.advance(by: 60)
         let useSecond = ConfirmationRequest(
             method: "POST",
             path: "/workers/heal",
             headers: ["x-arcanos-confirm-token": second.token]
         )
-        #expect(service.decide(useSecond).status == nil)
+        #expect(try await service.decide(useSecond).status == nil)
     }
 
-    @Test func tokenStoreIsBounded() {
+    @Test func tokenStoreIsBounded() async throws {
         let service = ConfirmationService(configuration: .init(tokenCapacity: 3))
-        let oldest = service.mintToken()
-        for _ in 0..<10 { _ = service.mintToken() }
-        #expect(service.tokenCount == 3)
+        let oldest = try await service.mintToken()
+        for _ in 0..<10 { _ = try await service.mintToken() }
+        #expect(try await service.tokenCount() == 3)
         let request = ConfirmationRequest(method: "POST", path: "/", headers: ["x-arcanos-confirm-token": oldest.token])
-        #expect(service.decide(request).status == nil)
+        #expect(try await service.decide(request).status == nil)
     }
 
     @Test(.timeLimit(.minutes(1)))
-    func concurrentUsesOfOneChallengeLetExactlyOneThrough() async {
+    func concurrentUsesOfOneChallengeLetExactlyOneThrough() async throws {
         let service = ConfirmationService()
         guard
-            case .pending(let challenge, _) = service.decide(ConfirmationRequest(method: "POST", path: "/workers/heal"))
+            case .pending(let challenge, _) = try await service.decide(
+                ConfirmationRequest(method: "POST", path: "/workers/heal")
+            )
         else {
             Issue.record("expected a challenge")
             return
@@ -122,7 +124,7 @@ import Testing
         )
         let passed = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<32 {
-                group.addTask { service.decide(request).status != nil }
+                group.addTask { (try? await service.decide(request).status) != nil }
             }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }

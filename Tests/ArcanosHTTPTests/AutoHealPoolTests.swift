@@ -76,6 +76,7 @@ import Testing
             version: "test",
             logger: quietLogger
         )
+        let record = SharedRecord(store: InMemorySharedStateStore(), state: state, logger: quietLogger)
         var configuration = AppConfiguration()
         configuration.server.dataDirectory = dataDirectory
         let client = ResilientLLMClient(
@@ -94,7 +95,7 @@ import Testing
             pool: pool,
             jobStore: store,
             askService: askService,
-            state: state
+            record: record
         )
         let healEvents = EventLog<HealService.Event>()
         let heal = HealService(
@@ -102,7 +103,8 @@ import Testing
             status: status,
             planner: RecoveryPlanner(client: client, logger: quietLogger),
             pool: pool,
-            state: state,
+            record: record,
+            limits: record.store,
             audit: audit,
             logger: quietLogger,
             observer: healEvents.recorder

@@ -51,6 +51,7 @@ import Testing
             )
             self.askService = AskService(client: client)
             self.state = SystemStateManager(storage: self.storage, version: "test", logger: quietLogger)
+            let record = SharedRecord(store: InMemorySharedStateStore(), state: self.state, logger: quietLogger)
             self.status = WorkerStatusService(
                 configuration: .init(
                     workersDirectory: self.workersDirectory,
@@ -63,7 +64,7 @@ import Testing
                 jobStore: InMemoryJobStore(),
                 askService: self.askService,
                 errorRate: self.errorRate,
-                state: self.state
+                record: record
             )
             self.heal = HealService(
                 configuration: .init(
@@ -75,7 +76,8 @@ import Testing
                 status: self.status,
                 planner: RecoveryPlanner(client: client, configuration: .init(aiEnabled: false), logger: quietLogger),
                 pool: pool,
-                state: self.state,
+                record: record,
+                limits: record.store,
                 audit: self.audit,
                 logger: quietLogger,
                 observer: self.events.recorder

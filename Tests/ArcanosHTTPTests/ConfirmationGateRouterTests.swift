@@ -378,7 +378,7 @@ import Testing
                 }
             }
         }
-        #expect(harness.confirmation.challengeCount == 50)
+        #expect(try await harness.confirmation.challengeCount() == 50)
     }
 
     @Test func decisionsAreLoggedWithoutSecretsOrChallengeIDs() async throws {

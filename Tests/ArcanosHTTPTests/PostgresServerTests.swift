@@ -106,14 +106,16 @@ struct PostgresReplicaLiveTests {
         }
     }
 
-    @Test func aHealExecutedOnOneReplicaIsListedOnTheOther() async throws {
+    @Test func aHealExecutedOnOneReplicaIsListedOnTheOtherAndIsItsLastHeal() async throws {
         try await PostgresTestDatabase.withFreshDatabase { databaseURL in
             let environment = [
                 "DATABASE_URL": databaseURL, "ARCANOS_WORKERS_DIR": Self.workers, "WORKER_COUNT": "1",
                 "SELF_TEST_INTERVAL_MS": "0",
             ]
+            let directoryB = makeTemporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directoryB) }
             try await withLiveServer(environment: environment) { a in
-                try await withLiveServer(environment: environment) { b in
+                try await withLiveServerInstance(environment: environment, dataDirectory: directoryB) { b, _ in
                     let heal = try await post(
                         a + "/workers/heal",
                         json: #"{"execute":true}"#,
@@ -125,6 +127,73 @@ struct PostgresReplicaLiveTests {
                     #expect(listed.status == 200, "\(listed.body)")
                     let heals = try #require(listed.json["heals"] as? [[String: Any]])
                     #expect(heals.count == 1 && heals.first?[path: "plan.planId"] as? String == planId, "\(heals)")
+                    // B never healed: its lastHeal is A's, and B mirrors it in its own systemState.json.
+                    let status = try await get(b + "/workers/status?view=detail")
+                    #expect(status.json[path: "lastHeal.planId"] as? String == planId, "\(status.body)")
+                    let text = try String(contentsOfFile: directoryB + "/systemState.json", encoding: .utf8)
+                    let document = try #require(
+                        try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                    )
+                    #expect(document[path: "workers.lastHeal.planId"] as? String == planId, "\(text)")
+                }
+            }
+        }
+    }
+
+    @Test func aChallengeFromOneReplicaPassesOnceOnTheOtherAndATokenMintedOnOneWorksOnceOnTheOther() async throws {
+        try await PostgresTestDatabase.withFreshDatabase { databaseURL in
+            let secret = "replica-automation-secret-0123456789"
+            let environment = [
+                "DATABASE_URL": databaseURL, "ARCANOS_WORKERS_DIR": Self.workers, "WORKER_COUNT": "1",
+                "SELF_TEST_INTERVAL_MS": "0", "ARCANOS_AUTOMATION_SECRET": secret,
+            ]
+            try await withLiveServer(environment: environment) { a in
+                try await withLiveServer(environment: environment) { b in
+                    // A person's challenge: issued by A, used at B, replayed at A.
+                    let refused = try await post(a + "/workers/heal", json: "{}")
+                    #expect(refused.status == 403, "\(refused.body)")
+                    let challenge = try #require(refused.headers["x-confirmation-challenge"], "\(refused.body)")
+                    let confirmed = ["x-confirmed": "token:\(challenge)"]
+                    let passed = try await post(b + "/workers/heal", json: "{}", headers: confirmed)
+                    #expect(passed.status == 200, "\(passed.body)")
+                    #expect(passed.headers["x-confirmation-status"] == "challenge-token")
+                    let replayed = try await post(a + "/workers/heal", json: "{}", headers: confirmed)
+                    #expect(replayed.status == 403, "a replay on the issuing replica is refused: \(replayed.body)")
+
+                    // An automation's token: minted at A, used at B, replayed at A.
+                    let minted = try await post(
+                        a + "/confirm/tokens",
+                        json: "{}",
+                        headers: ["x-arcanos-automation": secret]
+                    )
+                    #expect(minted.status == 201, "\(minted.body)")
+                    let token = try #require(minted.json["token"] as? String)
+                    let withToken = ["x-arcanos-confirm-token": token]
+                    let used = try await post(b + "/workers/heal", json: "{}", headers: withToken)
+                    #expect(used.status == 200, "\(used.body)")
+                    #expect(used.headers["x-confirmation-status"] == "one-time-token")
+                    let reused = try await post(a + "/workers/heal", json: "{}", headers: withToken)
+                    #expect(reused.status == 403, "a used token is refused everywhere: \(reused.body)")
+                }
+            }
+        }
+    }
+
+    @Test func theHealRateLimitCountsEveryReplica() async throws {
+        try await PostgresTestDatabase.withFreshDatabase { databaseURL in
+            let environment = [
+                "DATABASE_URL": databaseURL, "ARCANOS_WORKERS_DIR": Self.workers, "WORKER_COUNT": "1",
+                "SELF_TEST_INTERVAL_MS": "0", "ARCANOS_HEAL_RATE_LIMIT_MAX": "3",
+            ]
+            try await withLiveServer(environment: environment) { a in
+                try await withLiveServer(environment: environment) { b in
+                    for base in [a, b, a] {
+                        let plan = try await post(base + "/workers/heal", json: "{}", headers: ["x-confirmed": "yes"])
+                        #expect(plan.status == 200, "\(plan.body)")
+                    }
+                    let limited = try await post(b + "/workers/heal", json: "{}", headers: ["x-confirmed": "yes"])
+                    #expect(limited.status == 429, "the fourth heal, on either replica, is over the limit of 3")
+                    #expect(limited.headers["retry-after"] != nil)
                 }
             }
         }

@@ -138,6 +138,19 @@ func withFreshSchemaStore<Result: Sendable>(
     }
 }
 
+@Suite(.enabled(if: PostgresTestDatabase.shouldRun, Comment(rawValue: PostgresTestDatabase.skipMessage)))
+struct PostgresSharedStateContractTests {
+    @Test(.timeLimit(.minutes(1)), arguments: SharedStateContract.Case.allCases)
+    func postgresStoreKeepsTheContract(_ check: SharedStateContract.Case) async throws {
+        try await PostgresTestDatabase.withFreshSchemaDatabase(migrations: PostgresSharedStateStore.migrations) {
+            database in
+            try await SharedStateContract { PostgresSharedStateStore(database: database, logger: quietLogger) }.run(
+                check
+            )
+        }
+    }
+}
+
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
 @Suite(.enabled(if: PostgresTestDatabase.shouldRun, Comment(rawValue: PostgresTestDatabase.skipMessage)))

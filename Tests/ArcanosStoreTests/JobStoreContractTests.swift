@@ -105,3 +105,27 @@ struct TemporaryDirectory {
         try? FileManager.default.removeItem(atPath: self.path)
     }
 }
+
+/// The shared-state contract on SQLite (a queue in memory and a WAL file pool) and the in-memory reference.
+@Suite struct SharedStateContractTests {
+    @Test(arguments: SharedStateContract.Case.allCases)
+    func inMemoryStoreKeepsTheContract(_ check: SharedStateContract.Case) async throws {
+        try await SharedStateContract { InMemorySharedStateStore() }.run(check)
+    }
+
+    @Test(arguments: SharedStateContract.Case.allCases)
+    func sqliteInMemoryQueueKeepsTheContract(_ check: SharedStateContract.Case) async throws {
+        try await SharedStateContract { try SQLiteSharedStateStore(writer: DatabaseQueue()) }.run(check)
+    }
+
+    @Test(.timeLimit(.minutes(1)), arguments: SharedStateContract.Case.allCases)
+    func sqliteFilePoolKeepsTheContract(_ check: SharedStateContract.Case) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await SharedStateContract {
+            try SQLiteSharedStateStore(
+                sharingDatabaseOf: SQLiteJobStore(path: directory.path + "/" + SQLiteJobStore.fileName)
+            )
+        }.run(check)
+    }
+}

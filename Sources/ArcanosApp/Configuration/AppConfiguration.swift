@@ -138,7 +138,7 @@ public struct AppConfiguration: Sendable {
 
         public init() {}
 
-        public var gate: ConfirmationGateStateMachine.Configuration {
+        public var gate: ConfirmationPolicy.Configuration {
             .init(
                 trustedGPTIDs: self.trustedGPTIDs,
                 configuredModelIDs: self.configuredModelIDs + (self.fineTunedAutomationGPTID.map { [$0] } ?? []),

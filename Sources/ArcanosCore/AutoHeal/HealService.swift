@@ -7,12 +7,12 @@ import Synchronization
 public final class HealService: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// `ARCANOS_HEAL_RATE_LIMIT_MAX` per `ARCANOS_HEAL_RATE_LIMIT_WINDOW_MS`, per caller.
-        public var rateLimit: SlidingWindowRateLimiter<ContinuousClock.Instant>.Configuration
+        public var rateLimit: RateLimit
         /// How long verification waits for every configured worker to be active again after a restart.
         public var verificationTimeout: Duration
 
         public init(
-            rateLimit: SlidingWindowRateLimiter<ContinuousClock.Instant>.Configuration = .init(),
+            rateLimit: RateLimit = .init(),
             verificationTimeout: Duration = .seconds(2)
         ) {
             self.rateLimit = rateLimit
@@ -67,11 +67,12 @@ public final class HealService: Sendable {
     private let status: WorkerStatusService
     private let planner: RecoveryPlanner
     private let pool: (any WorkerPoolControlling)?
-    private let state: SystemStateManager?
+    private let record: SharedRecord?
     private let audit: any AuditLog
     private let logger: Logger
     private let now: @Sendable () -> Date
-    private let limiter: Mutex<SlidingWindowRateLimiter<ContinuousClock.Instant>>
+    /// Where heal requests are counted, shared by the replicas.
+    private let limits: any SharedStateStore
     /// The restart running now; requests that arrive while it runs await its outcome instead of restarting.
     private let inFlight = Mutex<OneShot<RestartOutcome>?>(nil)
     private let observer: (@Sendable (Event) -> Void)?
@@ -90,7 +91,8 @@ public final class HealService: Sendable {
         status: WorkerStatusService,
         planner: RecoveryPlanner,
         pool: (any WorkerPoolControlling)?,
-        state: SystemStateManager?,
+        record: SharedRecord?,
+        limits: any SharedStateStore,
         audit: any AuditLog,
         logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() },
@@ -100,17 +102,23 @@ public final class HealService: Sendable {
         self.status = status
         self.planner = planner
         self.pool = pool
-        self.state = state
+        self.record = record
         self.audit = audit
         self.logger = logger
         self.now = now
-        self.limiter = Mutex(SlidingWindowRateLimiter(configuration: configuration.rateLimit))
+        self.limits = limits
         self.observer = observer
     }
 
-    /// Counts a heal request against `principal`'s limit; throws 429 `rate_limited` with `Retry-After` past it.
-    public func checkRateLimit(principal: String, now: ContinuousClock.Instant = .now) throws {
-        let decision = self.limiter.withLock { $0.acquire(caller: principal, now: now) }
+    /// Counts a heal request against `principal`'s limit, on every replica; throws 429 `rate_limited` with
+    /// `Retry-After` past it (and `storeUnavailable` when the count cannot be read).
+    public func checkRateLimit(principal: String) async throws {
+        let decision = try await self.limits.acquire(
+            scope: RateLimitScope.heal,
+            caller: principal,
+            limit: self.configuration.rateLimit,
+            now: self.now()
+        )
         if case .reject(let retryAfter) = decision {
             self.logger.notice("heal rate limited", metadata: ["heal.principal": "\(principal)"])
             throw ArcanosError(
@@ -127,10 +135,11 @@ public final class HealService: Sendable {
         return (await self.planner.plan(for: snapshot.signals, now: self.now()), snapshot)
     }
 
-    /// Handles one heal request end to end. Throws only `rate_limited`; every other problem is reported in
+    /// Handles one heal request end to end. Throws only `rate_limited` (or `store_unavailable` when the limit
+    /// cannot be counted); every other problem is reported in
     /// the response and the audit.
     public func heal(_ request: HealRequest, caller: HealAuditRecord.Caller) async throws -> Response {
-        try self.checkRateLimit(principal: caller.principal)
+        try await self.checkRateLimit(principal: caller.principal)
         let requestedAt = self.now()
         let clock = ContinuousClock()
         let start = clock.now
@@ -289,14 +298,15 @@ public final class HealService: Sendable {
         return (outcome, false)
     }
 
-    /// Merges `workers.lastHeal` into systemState.json: once per restart, by the request that ran it.
+    /// Writes `lastHeal` to the shared record (mirrored as `workers.lastHeal` in systemState.json): once per
+    /// restart, by the request that ran it.
     private func persistLastHeal(
         plan: RecoveryPlan,
         confirmation: HealConfirmation,
         verification: HealVerification,
         executedAt: Date
     ) async -> String {
-        guard let state = self.state else { return "0" }
+        guard let record = self.record else { return "0" }
         let clock = ContinuousClock()
         let start = clock.now
         let lastHeal: JSONValue = [
@@ -313,7 +323,7 @@ public final class HealService: Sendable {
             "verified": .bool(verification.verified),
         ]
         do {
-            try await state.set(lastHeal, at: ["workers", "lastHeal"])
+            try await record.set(lastHeal, for: .lastHeal, now: executedAt)
         } catch {
             self.logger.error("could not persist workers.lastHeal", metadata: ["error": "\(error)"])
         }

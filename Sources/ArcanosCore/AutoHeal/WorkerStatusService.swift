@@ -56,7 +56,7 @@ public final class WorkerStatusService: Sendable {
     private let askService: AskService?
     private let selfTest: (@Sendable (Date) async -> SelfTestStatus)?
     private let errorRate: ErrorRateMonitor?
-    private let state: SystemStateManager?
+    private let record: SharedRecord?
 
     public init(
         configuration: Configuration,
@@ -66,7 +66,7 @@ public final class WorkerStatusService: Sendable {
         askService: AskService?,
         selfTest: (@Sendable (Date) async -> SelfTestStatus)? = nil,
         errorRate: ErrorRateMonitor? = nil,
-        state: SystemStateManager?
+        record: SharedRecord?
     ) {
         self.configuration = configuration
         self.errorRate = errorRate
@@ -75,7 +75,7 @@ public final class WorkerStatusService: Sendable {
         self.jobStore = jobStore
         self.askService = askService
         self.selfTest = selfTest
-        self.state = state
+        self.record = record
     }
 
     public var heuristic: AutoHealHeuristic { AutoHealHeuristic(configuration: self.configuration.heuristic) }
@@ -96,7 +96,7 @@ public final class WorkerStatusService: Sendable {
         let provider = self.askService?.client.report()
         let fallbacks = self.askService?.fallbackStats()
         let selfTest = await self.selfTest?(now)
-        let lastHeal = await self.state?.snapshot()["workers"]?["lastHeal"]
+        let lastHeal = await self.record?.value(for: .lastHeal)
 
         let names = self.configuration.publicModelNames
         let signals = HealthSignals(

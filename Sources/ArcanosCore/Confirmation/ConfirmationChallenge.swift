@@ -35,3 +35,20 @@ public struct ConfirmationChallenge: Sendable, Hashable {
         ]
     }
 }
+
+extension ConfirmationGrant {
+    public init(_ challenge: ConfirmationChallenge) {
+        self.init(
+            kind: .challenge,
+            id: challenge.id,
+            method: challenge.method,
+            path: challenge.path,
+            issuedAt: challenge.issuedAt,
+            expiresAt: challenge.expiresAt
+        )
+    }
+
+    public init(_ token: OneTimeToken, issuedAt: Date) {
+        self.init(kind: .token, id: token.token, issuedAt: issuedAt, expiresAt: token.expiresAt)
+    }
+}

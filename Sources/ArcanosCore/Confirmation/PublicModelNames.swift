@@ -2,7 +2,7 @@
 /// heuristic's findings and `/metrics` labels. A model id that is also a trusted GPT id (any `ft:` model the
 /// server is configured with, anything in `TRUSTED_GPT_IDS`) is a credential — sent as `x-gpt-id` it passes
 /// the confirmation gate — so there it is shown as a stable alias, `trusted-model-<n>`, numbered in the order
-/// of `ConfirmationGateStateMachine.Configuration.effectiveTrustedGPTIDs`. Other ids are shown as they are.
+/// of `ConfirmationPolicy.Configuration.effectiveTrustedGPTIDs`. Other ids are shown as they are.
 public struct PublicModelNames: Sendable, Hashable {
     private let aliases: [String: String]
 
@@ -16,7 +16,7 @@ public struct PublicModelNames: Sendable, Hashable {
     }
 
     /// The trusted ids of the gate's configuration.
-    public init(_ gate: ConfirmationGateStateMachine.Configuration) {
+    public init(_ gate: ConfirmationPolicy.Configuration) {
         self.init(credentials: gate.effectiveTrustedGPTIDs)
     }
 

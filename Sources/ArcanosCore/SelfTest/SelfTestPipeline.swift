@@ -46,7 +46,7 @@ public actor SelfTestPipeline {
     public let configuration: Configuration
     private let transport: any SelfTestTransport
     private let healthLog: HealthCheckLog?
-    private let state: SystemStateManager?
+    private let record: SharedRecord?
     private let logger: Logger
     private let metrics: ArcanosMetrics
     private let now: @Sendable () -> Date
@@ -59,12 +59,12 @@ public actor SelfTestPipeline {
 
     /// - Parameters:
     ///   - healthLog: where results are appended; nil records nothing there.
-    ///   - state: where the summary is mirrored as `selfTest`; nil mirrors nothing.
+    ///   - record: where the summary is kept as `selfTest` (shared, mirrored in systemState.json); nil keeps nothing.
     public init(
         configuration: Configuration,
         transport: any SelfTestTransport,
         healthLog: HealthCheckLog?,
-        state: SystemStateManager?,
+        record: SharedRecord?,
         logger: Logger,
         metrics: ArcanosMetrics = .disabled,
         now: @escaping @Sendable () -> Date = { Date() }
@@ -74,7 +74,7 @@ public actor SelfTestPipeline {
         self.configuration = configuration
         self.transport = transport
         self.healthLog = healthLog
-        self.state = state
+        self.record = record
         self.logger = logger
         self.now = now
         self.createdAt = now()
@@ -183,13 +183,13 @@ public actor SelfTestPipeline {
         } catch {
             self.logger.error("health check log not written", metadata: ["error": "\(error)"])
         }
-        guard let state = self.state else { return }
+        guard let record = self.record else { return }
         do {
             // Awaited, so that a summary handed to callers is already in the state file. `inFlight` is still
             // set during this await: no other run can start and interleave its writes.
-            try await state.set(try summary.jsonValue(), at: ["selfTest"])
+            try await record.set(try summary.jsonValue(), for: .selfTest, now: summary.completedAt)
         } catch {
-            self.logger.error("self-test summary not written to the state file", metadata: ["error": "\(error)"])
+            self.logger.error("self-test summary not written to the shared record", metadata: ["error": "\(error)"])
         }
     }
 

@@ -22,7 +22,7 @@ struct ConfirmationController {
     func mintToken(_ request: Request, context: AppRequestContext) async throws -> Response {
         // The messages name no header and say nothing about whether a secret is configured.
         let caller = context.remoteAddress?.ipAddress ?? "unknown"
-        switch self.service.mintToken(for: ConfirmationRequest(request), caller: caller) {
+        switch try await self.service.mintToken(for: ConfirmationRequest(request), caller: caller) {
         case .missing:
             throw ArcanosError(.unauthorized, "Automation credentials are required to mint a confirmation token")
         case .rejected:

@@ -29,18 +29,30 @@ public struct ConfirmationEdgeMiddleware<Context: RequestContext>: RouterMiddlew
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         // The gate takes the challenge first when the request reaches it; this only burns what it never saw.
-        defer {
-            if request.headers[.confirmed]?.lowercased().contains("token:") == true {
-                self.service.burnChallenge(namedIn: ConfirmationRequest(request))
-            }
+        let namesChallenge = request.headers[.confirmed]?.lowercased().contains("token:") == true
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            if namesChallenge { await self.burnChallenge(namedIn: request, context: context) }
+            throw error
         }
-        var response = try await next(request, context)
+        if namesChallenge { await self.burnChallenge(namedIn: request, context: context) }
         if response.headers[.confirmationStatus] == nil,
             self.gatedRoutes.contains(method: request.method.rawValue, path: request.uri.path)
         {
             response.headers[.confirmationStatus] = Self.uncheckedStatus
         }
         return response
+    }
+
+    /// A store that cannot be reached leaves the challenge to expire; the request's answer stands.
+    private func burnChallenge(namedIn request: Request, context: Context) async {
+        do {
+            try await self.service.burnChallenge(namedIn: ConfirmationRequest(request))
+        } catch {
+            context.logger.warning("challenge not burned", metadata: ["error": "\(error)"])
+        }
     }
 }
 

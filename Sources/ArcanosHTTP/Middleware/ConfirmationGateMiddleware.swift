@@ -27,7 +27,7 @@ public struct ConfirmationGateMiddleware: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let path = request.uri.path
-        switch self.service.decide(ConfirmationRequest(request)) {
+        switch try await self.service.decide(ConfirmationRequest(request)) {
         case .pending(let challenge, let gptID):
             Self.log(
                 context: context,

@@ -42,7 +42,7 @@ import Testing
             configuration: .init(interval: interval, prompts: prompts, targetModel: "mock-model", apiKey: apiKey),
             transport: transport,
             healthLog: HealthCheckLog(storage: logStorage, logger: self.logger),
-            state: state,
+            record: SharedRecord(store: InMemorySharedStateStore(), state: state, logger: self.logger),
             logger: self.logger,
             now: { clock.now }
         )
@@ -148,7 +148,7 @@ import Testing
             configuration: .init(prompts: [SelfTestPrompt.defaults[0]], baseURL: "http://internal:9000/", apiKey: "k1"),
             transport: transport,
             healthLog: nil,
-            state: nil,
+            record: nil,
             logger: self.logger,
             now: { clock.now }
         )
@@ -170,7 +170,7 @@ import Testing
             configuration: .init(),
             transport: ScriptedSelfTestTransport(),
             healthLog: nil,
-            state: nil,
+            record: nil,
             logger: self.logger
         )
         await pipeline.serverRunning(host: host, port: 80)

@@ -48,7 +48,7 @@ import Testing
 
 @Suite struct PublicModelNamesTests {
     @Test func credentialsGetStableAliasesOthersStayAsTheyAre() {
-        let gate = ConfirmationGateStateMachine.Configuration(
+        let gate = ConfirmationPolicy.Configuration(
             trustedGPTIDs: ["g-operator"],
             configuredModelIDs: ["ft:gpt-4o-mini:acme:bot:1", "gpt-4o-mini"]
         )

@@ -91,20 +91,22 @@ import Testing
         let audit = InMemoryHealAuditLog()
         let stateStorage = InMemorySystemStateStorage()
         let state = SystemStateManager(storage: stateStorage, version: "test", logger: logger)
+        let record = SharedRecord(store: InMemorySharedStateStore(), state: state, logger: logger)
         let status = WorkerStatusService(
             configuration: .init(workersDirectory: "workers", systemModel: "mock-model", environment: "test"),
             inventory: nil,
             pool: pool,
             jobStore: nil,
             askService: nil,
-            state: state
+            record: record
         )
         let heal = HealService(
             configuration: .init(rateLimit: .init(maximum: rateLimit), verificationTimeout: .milliseconds(20)),
             status: status,
             planner: RecoveryPlanner(client: nil, logger: logger),
             pool: pool,
-            state: state,
+            record: record,
+            limits: record.store,
             audit: audit,
             logger: logger
         )

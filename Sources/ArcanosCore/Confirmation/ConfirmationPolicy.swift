@@ -1,11 +1,11 @@
 import Foundation
 
-/// The confirmation gate's decision, as a pure value: did a person approve this request, or is the caller a
-/// trusted automation? It also owns the challenges it issues and the one-time tokens automations mint.
-/// Every call takes `now` and a random number generator, so tests need neither a clock nor luck.
-///
-/// The order of the checks is DESIGN §4 and is documented in docs/confirmation.md.
-public struct ConfirmationGateStateMachine: Sendable {
+/// The confirmation gate's rules, as a pure value: what a request presents, which approvals need nothing
+/// stored (the automation secret, a trusted GPT id, `x-confirmed: yes`), and the challenges and tokens it
+/// issues. `ConfirmationService` applies them in DESIGN §4's order (docs/confirmation.md), redeeming
+/// challenges and tokens in the `SharedStateStore`. Every call takes `now` and a random number generator, so
+/// tests need neither a clock nor luck.
+public struct ConfirmationPolicy: Sendable {
     public struct Configuration: Sendable, Hashable, CustomStringConvertible {
         /// Trusted GPT ids (`TRUSTED_GPT_IDS`); `*` trusts every caller.
         public var trustedGPTIDs: [String]
@@ -28,7 +28,7 @@ public struct ConfirmationGateStateMachine: Sendable {
         public var tokenCapacity: Int
         /// Failed automation-secret attempts one client address may make on `POST /confirm/tokens` per window
         /// (`ARCANOS_CONFIRM_TOKEN_RATE_LIMIT_MAX`, `ARCANOS_CONFIRM_TOKEN_RATE_LIMIT_WINDOW_MS`).
-        public var tokenFailureLimit: SlidingWindowRateLimiter<ContinuousClock.Instant>.Configuration
+        public var tokenFailureLimit: RateLimit
 
         public init(
             trustedGPTIDs: [String] = [],
@@ -40,7 +40,7 @@ public struct ConfirmationGateStateMachine: Sendable {
             tokenTimeToLive: Duration = .milliseconds(600_000),
             challengeCapacity: Int = 10_000,
             tokenCapacity: Int = 10_000,
-            tokenFailureLimit: SlidingWindowRateLimiter<ContinuousClock.Instant>.Configuration = .init()
+            tokenFailureLimit: RateLimit = .init()
         ) {
             self.trustedGPTIDs = trustedGPTIDs
             self.configuredModelIDs = configuredModelIDs
@@ -77,69 +77,47 @@ public struct ConfirmationGateStateMachine: Sendable {
 
     public let configuration: Configuration
     private let trustedGPTIDs: [String]
-    private var challenges: SingleUseStore<ConfirmationChallenge>
-    private var tokens: SingleUseStore<OneTimeToken>
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
         self.trustedGPTIDs = configuration.effectiveTrustedGPTIDs
-        self.challenges = SingleUseStore(capacity: max(configuration.challengeCapacity, 1))
-        self.tokens = SingleUseStore(capacity: max(configuration.tokenCapacity, 1))
     }
 
-    /// Challenges held, including expired ones not yet dropped; never more than `challengeCapacity`.
-    public var challengeCount: Int { self.challenges.count }
-    /// One-time tokens held, including expired ones not yet dropped; never more than `tokenCapacity`.
-    public var tokenCount: Int { self.tokens.count }
-
-    /// Decides whether `request` passes. Turned away, it gets a new challenge, stored for its method and path.
-    public mutating func decide(
-        _ request: ConfirmationRequest,
-        now: Date,
-        using generator: inout some RandomNumberGenerator
-    ) -> ConfirmationDecision {
-        let gptID = request.gptID
-        let echoedGPTID = gptID.map { String($0.prefix(ConfirmationRequest.maximumEchoedGPTIDLength)) }
-        if let status = self.approval(of: request, gptID: gptID, now: now) {
-            return .proceed(ConfirmationContext(status: status, gptID: echoedGPTID))
-        }
-        let challenge = ConfirmationChallenge(
-            id: generator.randomHex128(),
-            method: request.method,
-            path: request.path,
-            issuedAt: now,
-            expiresAt: now.addingTimeInterval(self.configuration.challengeTimeToLive.seconds)
-        )
-        self.challenges.insert(challenge, key: challenge.id, expiresAt: challenge.expiresAt, now: now)
-        return .pending(challenge, gptID: echoedGPTID)
+    /// The GPT id a response may echo: the caller's own, cut to a bounded length.
+    public func echoedGPTID(of request: ConfirmationRequest) -> String? {
+        request.gptID.map { String($0.prefix(ConfirmationRequest.maximumEchoedGPTIDLength)) }
     }
 
-    /// DESIGN §4, in order; nil when nothing approves the request.
-    private mutating func approval(of request: ConfirmationRequest, gptID: String?, now: Date) -> ConfirmationStatus? {
-        // 1. Everyone is trusted.
-        if self.configuration.allowsEveryone { return .autoAllowed }
+    /// The challenge id `x-confirmed: token:<id>` names, lower-cased; nil when the header names none.
+    public func challengeID(in request: ConfirmationRequest) -> String? {
+        guard let confirmed = request.header(ConfirmationRequest.Header.confirmed)?.trimmingWhitespace(),
+            confirmed.lowercased().hasPrefix("token:")
+        else { return nil }
+        return confirmed.dropFirst("token:".count).trimmingWhitespace().lowercased()
+    }
 
-        // 2. A challenge token. Taking it removes it, so a failed attempt burns it too.
-        let confirmed = request.header(ConfirmationRequest.Header.confirmed)?.trimmingWhitespace()
-        if let id = Self.challengeID(in: request), let challenge = self.challenges.take(id, now: now),
-            challenge.method == request.method, challenge.path == request.path
-        {
-            return .challengeToken
-        }
+    /// Whether a redeemed challenge approves `request`: only the method and path it was issued for.
+    public func challenge(_ challenge: ConfirmationGrant, approves request: ConfirmationRequest) -> Bool {
+        challenge.kind == .challenge && challenge.method == request.method && challenge.path == request.path
+    }
 
-        // 3. A one-time token, consumed.
-        if let token = request.header(ConfirmationRequest.Header.confirmToken)?.trimmingWhitespace(),
-            !token.isEmpty, self.tokens.take(token.lowercased(), now: now) != nil
-        {
-            return .oneTimeToken
-        }
+    /// The one-time token `x-arcanos-confirm-token` presents, lower-cased; nil when there is none.
+    public func oneTimeToken(in request: ConfirmationRequest) -> String? {
+        guard let token = request.header(ConfirmationRequest.Header.confirmToken)?.trimmingWhitespace(),
+            !token.isEmpty
+        else { return nil }
+        return token.lowercased()
+    }
 
+    /// DESIGN §4's steps 4 to 6, the approvals that need nothing stored; nil when none applies. (Step 1,
+    /// everyone trusted, is `configuration.allowsEveryone`; steps 2 and 3 redeem a challenge or a token.)
+    public func standingApproval(of request: ConfirmationRequest) -> ConfirmationStatus? {
         // 4. The automation secret, under the configured header only.
         if self.acceptsAutomationSecret(in: request) { return .automationSecret }
 
         // 5. A trusted GPT id. Every id is compared, in constant time, so timing shows neither which id
         //    matched nor how much of one did.
-        if let gptID {
+        if let gptID = request.gptID {
             var trusted = false
             for id in self.trustedGPTIDs where ConstantTime.equals(gptID, id) {
                 trusted = true
@@ -148,24 +126,32 @@ public struct ConfirmationGateStateMachine: Sendable {
         }
 
         // 6. A person said yes.
+        let confirmed = request.header(ConfirmationRequest.Header.confirmed)?.trimmingWhitespace()
         if confirmed?.lowercased() == "yes" { return .confirmed }
         return nil
     }
 
-    /// The challenge id `x-confirmed: token:<id>` names, lower-cased; nil when the header names none.
-    static func challengeID(in request: ConfirmationRequest) -> String? {
-        guard let confirmed = request.header(ConfirmationRequest.Header.confirmed)?.trimmingWhitespace(),
-            confirmed.lowercased().hasPrefix("token:")
-        else { return nil }
-        return confirmed.dropFirst("token:".count).trimmingWhitespace().lowercased()
+    /// A new challenge for `request`'s method and path.
+    public func newChallenge(
+        for request: ConfirmationRequest,
+        now: Date,
+        using generator: inout some RandomNumberGenerator
+    ) -> ConfirmationChallenge {
+        ConfirmationChallenge(
+            id: generator.randomHex128(),
+            method: request.method,
+            path: request.path,
+            issuedAt: now,
+            expiresAt: now.addingTimeInterval(self.configuration.challengeTimeToLive.seconds)
+        )
     }
 
-    /// Burns the challenge `request` names, if any, whatever else happens to the request: a try that never
-    /// reached the gate (no key, a method or path without a gated route, a body over the limit) uses the
-    /// challenge up like one the gate turned down. Already taken, it is a no-op.
-    public mutating func burnChallenge(namedIn request: ConfirmationRequest, now: Date) {
-        guard let id = Self.challengeID(in: request) else { return }
-        _ = self.challenges.take(id, now: now)
+    /// A new one-time token. The caller checks `automationCredential(in:)` first.
+    public func newToken(now: Date, using generator: inout some RandomNumberGenerator) -> OneTimeToken {
+        OneTimeToken(
+            token: generator.randomHex128(),
+            expiresAt: now.addingTimeInterval(self.configuration.tokenTimeToLive.seconds)
+        )
     }
 
     /// Whether the request carries the automation secret under the configured header (never under another).
@@ -181,15 +167,5 @@ public struct ConfirmationGateStateMachine: Sendable {
     public func automationCredential(in request: ConfirmationRequest) -> AutomationCredential {
         guard request.header(self.configuration.automationHeader) != nil else { return .missing }
         return self.acceptsAutomationSecret(in: request) ? .accepted : .rejected
-    }
-
-    /// Mints a one-time token. The caller checks `automationCredential(in:)` first.
-    public mutating func mintToken(now: Date, using generator: inout some RandomNumberGenerator) -> OneTimeToken {
-        let token = OneTimeToken(
-            token: generator.randomHex128(),
-            expiresAt: now.addingTimeInterval(self.configuration.tokenTimeToLive.seconds)
-        )
-        self.tokens.insert(token, key: token.token, expiresAt: token.expiresAt, now: now)
-        return token
     }
 }

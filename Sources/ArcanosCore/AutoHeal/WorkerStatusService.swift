@@ -84,6 +84,8 @@ public final class WorkerStatusService: Sendable {
     public func snapshot(now: Date) async -> WorkerStatusSnapshot {
         let listing = self.inventory?.list()
         let pool = self.pool?.status(now: now)
+        // Read beside the queue's stats: with the store away, each waits out the store's deadline, once.
+        async let sharedLastHeal = self.record?.value(for: .lastHeal)
         var queue: JobQueueStats?
         var queueError: String?
         if let jobStore = self.jobStore {
@@ -96,7 +98,7 @@ public final class WorkerStatusService: Sendable {
         let provider = self.askService?.client.report()
         let fallbacks = self.askService?.fallbackStats()
         let selfTest = await self.selfTest?(now)
-        let lastHeal = await self.record?.value(for: .lastHeal)
+        let lastHeal = await sharedLastHeal
 
         let names = self.configuration.publicModelNames
         let signals = HealthSignals(

@@ -83,6 +83,26 @@ public func buildApplication(
         case .postgres(let database): PostgresSharedStateStore(database: database, logger: logger)
         case .sqlite(let store): try SQLiteSharedStateStore(sharingDatabaseOf: store)
         }
+    // With a shared database the replicas form a cluster: one of them at a time does each singleton job.
+    let cluster: ClusterService<ContinuousClock>? =
+        if case .postgres(let database) = workers.storage {
+            ClusterService(
+                configuration: .init(timeout: configuration.database.replicaTimeout),
+                replica: ReplicaRecord(
+                    id: ReplicaRecord.newID(),
+                    address: "\(configuration.server.host):\(configuration.server.port)",
+                    startedAt: Date(),
+                    lastSeenAt: Date()
+                ),
+                store: PostgresClusterStore(database: database, logger: logger),
+                leadership: Leadership(),
+                clock: ContinuousClock(),
+                logger: logger
+            )
+        } else {
+            nil
+        }
+    let singletons: SingletonGate = cluster.map { .cluster($0.leadership) } ?? .alone
     // One gate for every gated route and the token route.
     let confirmation = ConfirmationService(configuration: configuration.confirmation.gate, store: sharedState)
     // The one writer of systemState.json, mirroring the shared record.
@@ -181,7 +201,8 @@ public func buildApplication(
     let host = configuration.server.host
     let router = buildRouter(dependencies)
     // PostgreSQL first: the pool and the retention sweep wait for its migrations.
-    let databaseServices: [any Service] = if case .postgres(let database) = workers.storage { [database] } else { [] }
+    let databaseServices: [any Service] =
+        if case .postgres(let database) = workers.storage { [database] + (cluster.map { [$0] } ?? []) } else { [] }
     let application = buildHTTPApplication(
         router: router,
         configuration: dependencies.configuration,
@@ -195,12 +216,13 @@ public func buildApplication(
                 store: workers.store,
                 retention: configuration.workers.jobRetention,
                 clock: ContinuousClock(),
-                logger: logger
+                logger: logger,
+                gate: singletons
             ),
             // First of the rest, so a corrupt systemState.json is moved aside before requests arrive.
             SystemStateLoadService(state: state, logger: logger),
-            SelfTestService(pipeline: selfTest, clock: ContinuousClock(), logger: logger),
-            HealWatchdogService(watchdog: watchdog, clock: ContinuousClock(), logger: logger),
+            SelfTestService(pipeline: selfTest, clock: ContinuousClock(), logger: logger, gate: singletons),
+            HealWatchdogService(watchdog: watchdog, clock: ContinuousClock(), logger: logger, gate: singletons),
         ],
         logger: logger,
         onServerRunning: { port in

@@ -35,7 +35,7 @@ public struct WorkerPoolParts: Sendable {
                 source: "DATABASE_URL",
                 poolSize: configuration.database.poolSize,
                 migrations: PostgresJobStore.migrations + PostgresHealAuditLog.migrations
-                    + PostgresSharedStateStore.migrations,
+                    + PostgresSharedStateStore.migrations + PostgresClusterStore.migrations,
                 logger: logger
             )
             self.storage = .postgres(database)

@@ -151,6 +151,17 @@ struct PostgresSharedStateContractTests {
     }
 }
 
+@Suite(.enabled(if: PostgresTestDatabase.shouldRun, Comment(rawValue: PostgresTestDatabase.skipMessage)))
+struct PostgresClusterStoreContractTests {
+    @Test(.timeLimit(.minutes(1)), arguments: ClusterStoreContract.Case.allCases)
+    func postgresStoreKeepsTheContract(_ check: ClusterStoreContract.Case) async throws {
+        try await PostgresTestDatabase.withFreshSchemaDatabase(migrations: PostgresClusterStore.migrations) {
+            database in
+            try await ClusterStoreContract { PostgresClusterStore(database: database, logger: quietLogger) }.run(check)
+        }
+    }
+}
+
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
 @Suite(.enabled(if: PostgresTestDatabase.shouldRun, Comment(rawValue: PostgresTestDatabase.skipMessage)))

@@ -33,6 +33,8 @@ extension AppConfiguration {
             }
         }
         self.database.poolSize = try values.int("ARCANOS_DATABASE_POOL_SIZE", in: 1...1000) ?? self.database.poolSize
+        self.database.replicaTimeout =
+            try values.milliseconds("ARCANOS_REPLICA_TIMEOUT_MS", in: 1000...600_000) ?? self.database.replicaTimeout
 
         self.auth.apiKeys = values.list("ARCANOS_API_KEYS", isSecret: true) ?? []
         self.auth.allowUnauthenticated = try values.bool("ARCANOS_ALLOW_UNAUTHENTICATED") ?? false

@@ -213,6 +213,9 @@ public struct AppConfiguration: Sendable {
         public var url: PostgresURL?
         /// Connections to PostgreSQL at most, per process (`ARCANOS_DATABASE_POOL_SIZE`).
         public var poolSize = 20
+        /// With PostgreSQL: a replica silent this long is dead, and a singleton lease it stopped renewing is
+        /// free (`ARCANOS_REPLICA_TIMEOUT_MS`).
+        public var replicaTimeout: Duration = .seconds(10)
 
         public init() {}
     }

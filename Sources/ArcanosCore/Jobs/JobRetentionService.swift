@@ -12,14 +12,18 @@ public struct JobRetentionService<C: Clock>: Service where C.Duration == Duratio
     private let clock: C
     private let now: @Sendable () -> Date
     private let logger: Logger
+    /// In a cluster, only the replica leading `retention` sweeps.
+    private let gate: SingletonGate
 
     public init(
         store: any JobStore,
         retention: Duration?,
         clock: C,
         now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger
+        logger: Logger,
+        gate: SingletonGate = .alone
     ) {
+        self.gate = gate
         self.store = store
         self.retention = retention
         self.clock = clock
@@ -40,7 +44,7 @@ public struct JobRetentionService<C: Clock>: Service where C.Duration == Duratio
         }
         let interval = Self.sweepInterval(retention: retention)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await self.sweep(retention: retention)
+            if self.gate.mayAct(.retention, now: self.now()) { await self.sweep(retention: retention) }
             do {
                 try await cancelWhenGracefulShutdown { try await self.clock.sleep(for: interval) }
             } catch {

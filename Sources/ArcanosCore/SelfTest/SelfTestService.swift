@@ -13,6 +13,8 @@ public struct SelfTestService<C: Clock>: Service where C.Duration == Duration {
     private let logger: Logger
     /// A number in -1...1 per tick; the delay is `interval * (1 + jitter * random())`.
     private let random: @Sendable () -> Double
+    /// In a cluster, only the replica leading `self-test` probes: one paid probe per interval, not one each.
+    private let gate: SingletonGate
 
     public static var jitter: Double { 0.1 }
 
@@ -20,8 +22,10 @@ public struct SelfTestService<C: Clock>: Service where C.Duration == Duration {
         pipeline: SelfTestPipeline,
         clock: C,
         logger: Logger,
-        random: @escaping @Sendable () -> Double = { Double.random(in: -1...1) }
+        random: @escaping @Sendable () -> Double = { Double.random(in: -1...1) },
+        gate: SingletonGate = .alone
     ) {
+        self.gate = gate
         self.pipeline = pipeline
         self.clock = clock
         self.logger = logger
@@ -54,6 +58,7 @@ public struct SelfTestService<C: Clock>: Service where C.Duration == Duration {
             } catch {
                 break
             }
+            guard self.gate.mayAct(.selfTest) else { continue }
             do {
                 let pipeline = self.pipeline
                 try await withGracefulShutdownHandler {

@@ -7,8 +7,11 @@ public struct HealWatchdogService<C: Clock>: Service where C.Duration == Duratio
     public let watchdog: HealWatchdog
     private let clock: C
     private let logger: Logger
+    /// In a cluster, only the replica leading `watchdog` checks: one heal per incident, not one per replica.
+    private let gate: SingletonGate
 
-    public init(watchdog: HealWatchdog, clock: C, logger: Logger) {
+    public init(watchdog: HealWatchdog, clock: C, logger: Logger, gate: SingletonGate = .alone) {
+        self.gate = gate
         self.watchdog = watchdog
         self.clock = clock
         self.logger = logger
@@ -36,6 +39,7 @@ public struct HealWatchdogService<C: Clock>: Service where C.Duration == Duratio
                 break
             }
             // A check in progress finishes (a heal is not cut in half); the loop ends after it.
+            guard self.gate.mayAct(.watchdog) else { continue }
             await self.watchdog.check()
         }
     }

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// This replica's part in the cluster: it registers, heartbeats every `timeout / 5`, and at each beat takes or
+/// renews the lease of every singleton role it can (held for `timeout`), telling `leadership` what it holds.
+/// A beat that fails loses every role at once. On graceful shutdown it gives its leases up, so another
+/// replica takes over at its next beat instead of waiting out the lease.
+public struct ClusterService<C: Clock>: Service where C.Duration == Duration {
+    public struct Configuration: Sendable, Hashable {
+        /// A replica not heard from for this long is dead, and a lease not renewed for this long is free
+        /// (`ARCANOS_REPLICA_TIMEOUT_MS`).
+        public var timeout: Duration
+        /// Dead replicas are forgotten after this long.
+        public var forgetAfter: Duration
+
+        public init(timeout: Duration = .seconds(10), forgetAfter: Duration = .seconds(3600)) {
+            self.timeout = timeout
+            self.forgetAfter = forgetAfter
+        }
+
+        public var beatInterval: Duration { self.timeout / 5 }
+    }
+
+    public let configuration: Configuration
+    public let replica: ReplicaRecord
+    private let store: any ClusterStore
+    public let leadership: Leadership
+    private let clock: C
+    private let now: @Sendable () -> Date
+    private let logger: Logger
+
+    public init(
+        configuration: Configuration,
+        replica: ReplicaRecord,
+        store: any ClusterStore,
+        leadership: Leadership,
+        clock: C,
+        logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configuration = configuration
+        self.replica = replica
+        self.store = store
+        self.leadership = leadership
+        self.clock = clock
+        self.logger = logger
+        self.now = now
+    }
+
+    public func run() async throws {
+        self.logger.info("joined the cluster", metadata: ["replica.id": "\(self.replica.id)"])
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await self.beat()
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await self.clock.sleep(for: self.configuration.beatInterval)
+                }
+            } catch {
+                break
+            }
+        }
+        // Cancelled (not shut down), the leases are left to run out, as a crashed replica's are.
+        guard Task.isShuttingDownGracefully else { return }
+        for role in SingletonRole.allCases where self.leadership.holds(role, now: self.now()) {
+            self.leadership.lost(role)
+            try? await self.store.releaseLease(role, holder: self.replica.id)
+        }
+    }
+
+    /// One heartbeat and one round of leases (what the loop does every `beatInterval`).
+    public func beat() async {
+        let now = self.now()
+        do {
+            try await self.store.heartbeat(self.replica, now: now)
+            let until = now.addingTimeInterval(self.configuration.timeout.seconds)
+            for role in SingletonRole.allCases {
+                let held = self.leadership.holds(role, now: now)
+                if try await self.store.acquireLease(role, holder: self.replica.id, until: until, now: now) {
+                    self.leadership.granted(role, until: until)
+                    if !held { self.logger.notice("leading", metadata: ["cluster.role": "\(role.rawValue)"]) }
+                } else {
+                    self.leadership.lost(role)
+                    if held { self.logger.notice("lost the lead", metadata: ["cluster.role": "\(role.rawValue)"]) }
+                }
+            }
+            try await self.store.forgetReplicas(
+                lastSeenBefore: now.addingTimeInterval(-self.configuration.forgetAfter.seconds)
+            )
+        } catch {
+            for role in SingletonRole.allCases { self.leadership.lost(role) }
+            self.logger.warning(
+                "cluster heartbeat failed: no singleton work until the database answers",
+                metadata: ["error": "\(error)"]
+            )
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Where the replicas of one deployment find each other (DESIGN §9): each registers and heartbeats, and the
+/// singleton work (the self-test, the watchdog, the retention sweep) goes to one live replica at a time,
+/// under a lease only its holder renews. PostgreSQL in production; in memory for tests. A server without a
+/// shared database has no cluster store and does all of its singleton work itself.
+public protocol ClusterStore: Sendable {
+    /// Registers `replica`, or records that it is still alive: its `lastSeenAt` becomes `now`.
+    func heartbeat(_ replica: ReplicaRecord, now: Date) async throws
+
+    /// Every replica that ever registered and has not been forgotten, alive or not.
+    func replicas() async throws -> [ReplicaRecord]
+
+    /// Takes `role`'s lease for `holder` until `until`, or renews it, when it is free, expired at `now`, or
+    /// already `holder`'s. Returns whether `holder` holds it now. A lease held by another live holder is never
+    /// taken over, so two holders never overlap while their clocks agree.
+    func acquireLease(_ role: SingletonRole, holder: String, until: Date, now: Date) async throws -> Bool
+
+    /// Gives `role`'s lease up if `holder` has it, so another replica can take it at once.
+    func releaseLease(_ role: SingletonRole, holder: String) async throws
+
+    /// Forgets replicas last seen before `cutoff`.
+    func forgetReplicas(lastSeenBefore cutoff: Date) async throws
+}
+
+/// A replica as the cluster knows it.
+public struct ReplicaRecord: Sendable, Hashable, Codable {
+    /// Random, for the replica's life: a restarted process is a new replica.
+    public var id: String
+    /// `host:port` its HTTP server listens on (shown only in the detail view).
+    public var address: String
+    public var startedAt: Date
+    public var lastSeenAt: Date
+
+    public init(id: String, address: String, startedAt: Date, lastSeenAt: Date) {
+        self.id = id
+        self.address = address
+        self.startedAt = startedAt
+        self.lastSeenAt = lastSeenAt
+    }
+
+    /// A new replica id: 64 random bits as 16 hex digits.
+    public static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.randomHex128().prefix(16))
+    }
+
+    /// Alive while its last heartbeat is younger than `timeout`.
+    public func isAlive(now: Date, timeout: Duration) -> Bool {
+        now.timeIntervalSince(self.lastSeenAt) < timeout.seconds
+    }
+}
+
+/// Work exactly one live replica does.
+public enum SingletonRole: String, Sendable, Hashable, CaseIterable, Codable {
+    case selfTest = "self-test"
+    case watchdog
+    case retention
+}

@@ -1,0 +1,113 @@
+import ArcanosApp
+import ArcanosCore
+import ArcanosTesting
+import Foundation
+import ServiceLifecycle
+import Testing
+
+/// Three replicas on one real PostgreSQL, through the real server wiring: the singleton work runs on one of
+/// them, and moves when that one stops or dies.
+@Suite(
+    .enabled(if: PostgresTestDatabase.shouldRun, Comment(rawValue: PostgresTestDatabase.skipMessage)),
+    .timeLimit(.minutes(2))
+)
+struct ClusterLiveTests {
+    /// One replica, started and stopped by the test: `stop()` shuts it down gracefully, `kill()` cancels it
+    /// outright, leaving its leases to run out as a crashed process's would.
+    final class Replica: Sendable {
+        let url: String
+        let server: ArcanosServer
+        private let group: ServiceGroup
+        private let task: Task<Void, any Error>
+
+        init(environment: [String: String]) async throws {
+            var configuration = try configuration(environment: environment)
+            configuration.server.port = 0
+            configuration.server.dataDirectory = makeTemporaryDirectory()
+            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+            let server = try buildApplication(configuration: configuration, logger: quietLogger) {
+                continuation.yield($0)
+            }
+            let group = ServiceGroup(configuration: .init(services: [server.application], logger: quietLogger))
+            self.task = Task { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CancellationError() }
+            self.url = "http://127.0.0.1:\(port)"
+            self.server = server
+            self.group = group
+        }
+
+        func stop() async {
+            await self.group.triggerGracefulShutdown()
+            _ = try? await self.task.value
+        }
+
+        func kill() async {
+            self.task.cancel()
+            _ = try? await self.task.value
+        }
+
+        /// Self-test runs this replica made (`arcanos_self_test_runs_total`, every outcome).
+        func selfTestRuns() async throws -> Int {
+            let metrics = try await get(self.url + "/metrics").body
+            return metrics.split(separator: "\n")
+                .filter { $0.hasPrefix(ArcanosMetrics.Name.selfTestRuns + "{") }
+                .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+                .reduce(0) { $0 + Int($1) }
+        }
+    }
+
+    static func totalRuns(_ replicas: [Replica]) async throws -> Int {
+        var total = 0
+        for replica in replicas { total += try await replica.selfTestRuns() }
+        return total
+    }
+
+    static func environment(_ databaseURL: String, model: String) -> [String: String] {
+        [
+            "DATABASE_URL": databaseURL, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": model,
+            "SELF_TEST_INTERVAL_MS": "1000", "ARCANOS_REPLICA_TIMEOUT_MS": "2000", "WORKER_COUNT": "1",
+        ]
+    }
+
+    @Test func theSelfTestRunsOnOneReplicaOfThreeAndMovesWhenItsLeaderDies() async throws {
+        let fake = FakeOpenAIServer(mode: .ok)
+        try await fake.withRunning { model in
+            try await PostgresTestDatabase.withFreshDatabase { databaseURL in
+                try await Self.selfTestMovesWithItsLeader(environment: Self.environment(databaseURL, model: model))
+            }
+        }
+    }
+
+    static func selfTestMovesWithItsLeader(environment: [String: String]) async throws {
+        var started: [Replica] = []
+        for _ in 0..<3 { started.append(try await Replica(environment: environment)) }
+        let replicas = started
+        do {
+            try await Condition.wait("the self-test runs three times in the cluster", within: .seconds(30)) {
+                try await Self.totalRuns(replicas) >= 3
+            }
+            var runs: [Int] = []
+            for replica in replicas { runs.append(try await replica.selfTestRuns()) }
+            #expect(runs.filter { $0 > 0 }.count == 1, "one replica runs the self-test: \(runs)")
+            let leader = try #require(runs.firstIndex { $0 > 0 })
+
+            // The leader dies without giving its lease up: another takes over once it runs out
+            // (2 s) and runs the next self-test within one interval of that.
+            await replicas[leader].kill()
+            let survivors = replicas.indices.filter { $0 != leader }.map { replicas[$0] }
+            let killedAt = ContinuousClock.now
+            try await Condition.wait("a survivor runs the self-test", within: .seconds(15)) {
+                try await Self.totalRuns(survivors) > 0
+            }
+            #expect(killedAt.duration(to: .now) < .seconds(15))
+            var after: [Int] = []
+            for survivor in survivors { after.append(try await survivor.selfTestRuns()) }
+            #expect(after.filter { $0 > 0 }.count == 1, "one survivor took over: \(after)")
+        } catch {
+            for replica in replicas { await replica.kill() }
+            throw error
+        }
+        for replica in replicas { await replica.stop() }
+    }
+}

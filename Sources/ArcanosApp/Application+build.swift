@@ -97,7 +97,8 @@ public func buildApplication(
                 store: PostgresClusterStore(database: database, logger: logger),
                 leadership: Leadership(),
                 clock: ContinuousClock(),
-                logger: logger
+                logger: logger,
+                pool: { now in ReplicaPool(workers.supervisor.status(now: now).runtime) }
             )
         } else {
             nil
@@ -156,7 +157,10 @@ public func buildApplication(
             )
         },
         errorRate: workers.errorRate,
-        record: record
+        record: record,
+        cluster: cluster.map {
+            .init(store: $0.store, replicaID: $0.replica.id, timeout: configuration.database.replicaTimeout)
+        }
     )
     let heal = HealService(
         configuration: .init(

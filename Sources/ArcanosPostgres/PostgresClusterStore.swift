@@ -25,7 +25,8 @@ public final class PostgresClusterStore: ClusterStore {
                     id TEXT PRIMARY KEY,
                     address TEXT NOT NULL,
                     started_at BIGINT NOT NULL,
-                    last_seen_at BIGINT NOT NULL
+                    last_seen_at BIGINT NOT NULL,
+                    pool TEXT
                 )
                 """,
                 """
@@ -40,11 +41,14 @@ public final class PostgresClusterStore: ClusterStore {
     ]
 
     public func heartbeat(_ replica: ReplicaRecord, now: Date) async throws {
+        let pool = try replica.pool.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
         try await self.database.query(
             """
-            INSERT INTO cluster_replicas (id, address, started_at, last_seen_at)
-            VALUES (\(replica.id), \(replica.address), \(replica.startedAt.storedMilliseconds), \(now.storedMilliseconds))
-            ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, address = excluded.address
+            INSERT INTO cluster_replicas (id, address, started_at, last_seen_at, pool)
+            VALUES (\(replica.id), \(replica.address), \(replica.startedAt.storedMilliseconds), \(now.storedMilliseconds),
+                \(pool))
+            ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, address = excluded.address,
+                pool = excluded.pool
             """,
             logger: self.logger
         )
@@ -52,17 +56,19 @@ public final class PostgresClusterStore: ClusterStore {
 
     public func replicas() async throws -> [ReplicaRecord] {
         let rows = try await self.database.query(
-            "SELECT id, address, started_at, last_seen_at FROM cluster_replicas ORDER BY started_at, id",
+            "SELECT id, address, started_at, last_seen_at, pool FROM cluster_replicas ORDER BY started_at, id",
             logger: self.logger
         )
         var replicas: [ReplicaRecord] = []
-        for try await (id, address, startedAt, lastSeenAt) in rows.decode((String, String, Int64, Int64).self) {
+        let decoded = rows.decode((String, String, Int64, Int64, String?).self)
+        for try await (id, address, startedAt, lastSeenAt, pool) in decoded {
             replicas.append(
                 ReplicaRecord(
                     id: id,
                     address: address,
                     startedAt: Date(storedMilliseconds: startedAt),
-                    lastSeenAt: Date(storedMilliseconds: lastSeenAt)
+                    lastSeenAt: Date(storedMilliseconds: lastSeenAt),
+                    pool: try pool.map { try Self.decoder.decode(ReplicaPool.self, from: Data($0.utf8)) }
                 )
             )
         }
@@ -82,6 +88,18 @@ public final class PostgresClusterStore: ClusterStore {
         for try await _ in rows.decode(String.self) { return true }
         return false
     }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return encoder
+    }()
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return decoder
+    }()
 
     public func releaseLease(_ role: SingletonRole, holder: String) async throws {
         try await self.database.query(

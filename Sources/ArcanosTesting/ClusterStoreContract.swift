@@ -49,12 +49,16 @@ public struct ClusterStoreContract: Sendable {
         try Self.check(try await store.replicas().isEmpty, "a new store knows no replica")
         try await store.heartbeat(Self.replica("a"), now: Self.at(0))
         try await store.heartbeat(Self.replica("b", startedAt: Self.at(1)), now: Self.at(1))
-        try await store.heartbeat(Self.replica("a"), now: Self.at(5))
+        var withPool = Self.replica("a")
+        withPool.pool = ReplicaPool(status: "Active", activeWorkers: 2, configuredCount: 4, startedAt: Self.at(3))
+        try await store.heartbeat(withPool, now: Self.at(5))
         let replicas = try await store.replicas()
         try Self.check(replicas.map(\.id) == ["a", "b"], "both registered, oldest first: \(replicas)")
         try Self.check(replicas[0].lastSeenAt == Self.at(5), "a heartbeat refreshes lastSeenAt")
         try Self.check(replicas[0].startedAt == Self.t0, "and keeps startedAt")
         try Self.check(replicas[0].address == Self.replica("a").address, "and the address")
+        try Self.check(replicas[0].pool == withPool.pool, "and reports the pool it was sent with")
+        try Self.check(replicas[1].pool == nil, "a replica without a pool reports none")
     }
 
     static func oneHolder(_ store: any ClusterStore) async throws {

@@ -92,6 +92,18 @@ struct ClusterLiveTests {
             #expect(runs.filter { $0 > 0 }.count == 1, "one replica runs the self-test: \(runs)")
             let leader = try #require(runs.firstIndex { $0 > 0 })
 
+            // Every replica sees the three, alive, with their pools; the public view shows no address.
+            let status = try await get(replicas[0].url + "/workers/status").json
+            let listed = try #require(status["replicas"] as? [[String: Any]], "\(status)")
+            #expect(listed.count == 3 && listed.allSatisfy { $0["alive"] as? Bool == true }, "\(listed)")
+            #expect(listed.filter { $0["current"] as? Bool == true }.count == 1)
+            #expect(listed.allSatisfy { $0[path: "pool.configuredCount"] as? Int == 1 }, "\(listed)")
+            #expect(listed.allSatisfy { $0["address"] == nil }, "\(listed)")
+            let leaderID =
+                try #require(
+                    try await get(replicas[leader].url + "/workers/status").json["replicas"] as? [[String: Any]]
+                ).first { $0["current"] as? Bool == true }?["id"] as? String
+
             // The leader dies without giving its lease up: another takes over once it runs out
             // (2 s) and runs the next self-test within one interval of that.
             await replicas[leader].kill()
@@ -104,6 +116,11 @@ struct ClusterLiveTests {
             var after: [Int] = []
             for survivor in survivors { after.append(try await survivor.selfTestRuns()) }
             #expect(after.filter { $0 > 0 }.count == 1, "one survivor took over: \(after)")
+            // The survivors see the dead one as dead once it has been silent for the timeout (2 s).
+            try await Condition.wait("the dead leader shows as dead", within: .seconds(10)) {
+                let listed = try await get(survivors[0].url + "/workers/status").json["replicas"] as? [[String: Any]]
+                return listed?.first { $0["id"] as? String == leaderID }?["alive"] as? Bool == false
+            }
         } catch {
             for replica in replicas { await replica.kill() }
             throw error

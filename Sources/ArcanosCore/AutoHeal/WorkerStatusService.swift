@@ -49,7 +49,21 @@ public final class WorkerStatusService: Sendable {
         }
     }
 
+    /// Where this replica sees the others: the cluster store, its own id, and when a silent one is dead.
+    public struct ClusterView: Sendable {
+        public var store: any ClusterStore
+        public var replicaID: String
+        public var timeout: Duration
+
+        public init(store: any ClusterStore, replicaID: String, timeout: Duration) {
+            self.store = store
+            self.replicaID = replicaID
+            self.timeout = timeout
+        }
+    }
+
     public let configuration: Configuration
+    private let cluster: ClusterView?
     private let inventory: WorkerInventory?
     private let pool: (any WorkerPoolControlling)?
     private let jobStore: (any JobStore)?
@@ -66,8 +80,10 @@ public final class WorkerStatusService: Sendable {
         askService: AskService?,
         selfTest: (@Sendable (Date) async -> SelfTestStatus)? = nil,
         errorRate: ErrorRateMonitor? = nil,
-        record: SharedRecord?
+        record: SharedRecord?,
+        cluster: ClusterView? = nil
     ) {
+        self.cluster = cluster
         self.configuration = configuration
         self.errorRate = errorRate
         self.inventory = inventory
@@ -78,6 +94,12 @@ public final class WorkerStatusService: Sendable {
         self.record = record
     }
 
+    /// Every replica the cluster knows; nil alone, or while the store cannot be read.
+    private func replicas() async -> [ReplicaRecord]? {
+        guard let cluster = self.cluster else { return nil }
+        return try? await cluster.store.replicas()
+    }
+
     public var heuristic: AutoHealHeuristic { AutoHealHeuristic(configuration: self.configuration.heuristic) }
 
     /// Everything read at `now`, before any projection.
@@ -86,6 +108,7 @@ public final class WorkerStatusService: Sendable {
         let pool = self.pool?.status(now: now)
         // Read beside the queue's stats: with the store away, each waits out the store's deadline, once.
         async let sharedLastHeal = self.record?.value(for: .lastHeal)
+        async let replicas = self.replicas()
         var queue: JobQueueStats?
         var queueError: String?
         if let jobStore = self.jobStore {
@@ -138,6 +161,10 @@ public final class WorkerStatusService: Sendable {
             fallbacks: fallbacks,
             selfTest: selfTest?.report,
             lastHeal: lastHeal,
+            replicas: await replicas.map { replicas in
+                replicas.map { ($0, $0.isAlive(now: now, timeout: self.cluster!.timeout)) }
+            },
+            replicaID: self.cluster?.replicaID,
             signals: signals,
             assessment: assessment
         )
@@ -157,6 +184,10 @@ public struct WorkerStatusSnapshot: Sendable {
     public var fallbacks: FallbackStats?
     public var selfTest: JSONValue?
     public var lastHeal: JSONValue?
+    /// Every replica the cluster knows, and whether it is alive; nil alone (or when the store is away).
+    public var replicas: [(record: ReplicaRecord, alive: Bool)]?
+    /// This replica's id in the cluster.
+    public var replicaID: String?
     public var signals: HealthSignals
     public var assessment: AutoHealHeuristic.Assessment
 
@@ -301,6 +332,8 @@ public struct WorkerStatusPayload: Sendable, Encodable {
     public var queue: Queue?
     public var supervisor: WorkerSupervisorStatus?
     public var lastHeal: JSONValue?
+    /// Every replica of the cluster; null on a server alone.
+    public var replicas: [Replica]?
     /// The heal watchdog (`ARCANOS_AUTO_HEAL`); set by the route from `HealWatchdog.report()`.
     public var watchdog: WatchdogReport? = nil
 
@@ -341,10 +374,7 @@ public struct WorkerStatusPayload: Sendable, Encodable {
             enabled: runtime?.enabled ?? false,
             count: runtime?.configuredCount ?? 0,
             model: names.name(for: runtime?.model ?? snapshot.configuration.systemModel),
-            status: runtime.map { runtime in
-                if !runtime.enabled { return "Disabled" }
-                return runtime.started && runtime.activeListeners > 0 ? "Active" : "Pending"
-            } ?? "Disabled",
+            status: runtime.map(ReplicaPool.status(of:)) ?? "Disabled",
             runtime: runtimePayload
         )
         self.system = System(
@@ -378,6 +408,29 @@ public struct WorkerStatusPayload: Sendable, Encodable {
         }
         self.supervisor = snapshot.supervisor
         self.lastHeal = view == .detail ? snapshot.lastHeal : snapshot.lastHeal.map(Self.publicLastHeal)
+        self.replicas = snapshot.replicas?.map { record, alive in
+            Replica(
+                id: record.id,
+                current: record.id == snapshot.replicaID,
+                startedAt: record.startedAt,
+                lastSeenAt: record.lastSeenAt,
+                alive: alive,
+                address: view == .detail ? record.address : nil,
+                pool: record.pool
+            )
+        }
+    }
+
+    /// A replica as the status shows it; the public view shows no address.
+    public struct Replica: Encodable, Sendable {
+        public var id: String
+        /// The replica that answered.
+        public var current: Bool
+        public var startedAt: Date
+        public var lastSeenAt: Date
+        public var alive: Bool
+        public var address: String?
+        public var pool: ReplicaPool?
     }
 
     /// `path` relative to `base` (`workers`, `../workers`), both taken from the working directory when
@@ -408,7 +461,7 @@ public struct WorkerStatusPayload: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case timestamp, view, workersDirectory, totalWorkers, availableWorkers, workers, arcanosWorkers, system
-        case autoHeal, selfTest, provider, queue, supervisor, lastHeal, watchdog
+        case autoHeal, selfTest, provider, queue, supervisor, lastHeal, replicas, watchdog
     }
 
     // Absent blocks are written as null: clients see the same keys whatever is configured.
@@ -428,6 +481,7 @@ public struct WorkerStatusPayload: Sendable, Encodable {
         try container.encode(self.queue, forKey: .queue)
         try container.encode(self.supervisor, forKey: .supervisor)
         try container.encode(self.lastHeal, forKey: .lastHeal)
+        try container.encode(self.replicas, forKey: .replicas)
         try container.encode(self.watchdog, forKey: .watchdog)
     }
 }

@@ -24,11 +24,13 @@ public struct ClusterService<C: Clock>: Service where C.Duration == Duration {
 
     public let configuration: Configuration
     public let replica: ReplicaRecord
-    private let store: any ClusterStore
+    public let store: any ClusterStore
     public let leadership: Leadership
     private let clock: C
     private let now: @Sendable () -> Date
     private let logger: Logger
+    /// This replica's pool, reported with each heartbeat.
+    private let pool: @Sendable (Date) -> ReplicaPool?
 
     public init(
         configuration: Configuration,
@@ -37,8 +39,10 @@ public struct ClusterService<C: Clock>: Service where C.Duration == Duration {
         leadership: Leadership,
         clock: C,
         logger: Logger,
+        pool: @escaping @Sendable (Date) -> ReplicaPool? = { _ in nil },
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.pool = pool
         self.configuration = configuration
         self.replica = replica
         self.store = store
@@ -72,7 +76,9 @@ public struct ClusterService<C: Clock>: Service where C.Duration == Duration {
     public func beat() async {
         let now = self.now()
         do {
-            try await self.store.heartbeat(self.replica, now: now)
+            var replica = self.replica
+            replica.pool = self.pool(now)
+            try await self.store.heartbeat(replica, now: now)
             let until = now.addingTimeInterval(self.configuration.timeout.seconds)
             for role in SingletonRole.allCases {
                 let held = self.leadership.holds(role, now: now)

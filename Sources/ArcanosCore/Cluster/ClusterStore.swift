@@ -31,12 +31,15 @@ public struct ReplicaRecord: Sendable, Hashable, Codable {
     public var address: String
     public var startedAt: Date
     public var lastSeenAt: Date
+    /// Its worker pool at its last heartbeat.
+    public var pool: ReplicaPool?
 
-    public init(id: String, address: String, startedAt: Date, lastSeenAt: Date) {
+    public init(id: String, address: String, startedAt: Date, lastSeenAt: Date, pool: ReplicaPool? = nil) {
         self.id = id
         self.address = address
         self.startedAt = startedAt
         self.lastSeenAt = lastSeenAt
+        self.pool = pool
     }
 
     /// A new replica id: 64 random bits as 16 hex digits.
@@ -48,6 +51,38 @@ public struct ReplicaRecord: Sendable, Hashable, Codable {
     /// Alive while its last heartbeat is younger than `timeout`.
     public func isAlive(now: Date, timeout: Duration) -> Bool {
         now.timeIntervalSince(self.lastSeenAt) < timeout.seconds
+    }
+}
+
+/// A replica's worker pool as it reports it with each heartbeat.
+public struct ReplicaPool: Sendable, Hashable, Codable {
+    /// `Active`, `Pending` or `Disabled`, as `arcanosWorkers.status`.
+    public var status: String
+    public var activeWorkers: Int
+    public var configuredCount: Int
+    /// When the pool last (re)started.
+    public var startedAt: Date?
+
+    public init(status: String, activeWorkers: Int, configuredCount: Int, startedAt: Date?) {
+        self.status = status
+        self.activeWorkers = activeWorkers
+        self.configuredCount = configuredCount
+        self.startedAt = startedAt
+    }
+
+    public init(_ runtime: WorkerRuntimeStatus) {
+        self.init(
+            status: Self.status(of: runtime),
+            activeWorkers: runtime.activeListeners,
+            configuredCount: runtime.configuredCount,
+            startedAt: runtime.startedAt
+        )
+    }
+
+    /// `Disabled` (`RUN_WORKERS=false`), `Active` once started with a listener, `Pending` before.
+    public static func status(of runtime: WorkerRuntimeStatus) -> String {
+        if !runtime.enabled { return "Disabled" }
+        return runtime.started && runtime.activeListeners > 0 ? "Active" : "Pending"
     }
 }
 

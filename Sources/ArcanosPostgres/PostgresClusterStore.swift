@@ -108,6 +108,10 @@ public final class PostgresClusterStore: ClusterStore {
         )
     }
 
+    public func leave(_ replicaID: String) async throws {
+        try await self.database.query("DELETE FROM cluster_replicas WHERE id = \(replicaID)", logger: self.logger)
+    }
+
     public func forgetReplicas(lastSeenBefore cutoff: Date) async throws {
         try await self.database.query(
             "DELETE FROM cluster_replicas WHERE last_seen_at < \(cutoff.storedMilliseconds)",

@@ -125,7 +125,13 @@ public struct ClusterStoreContract: Sendable {
     static func forgotten(_ store: any ClusterStore) async throws {
         try await store.heartbeat(Self.replica("old"), now: Self.at(0))
         try await store.heartbeat(Self.replica("new"), now: Self.at(100))
+        try await store.heartbeat(Self.replica("leaving"), now: Self.at(100))
         try await store.forgetReplicas(lastSeenBefore: Self.at(50))
-        try Self.check(try await store.replicas().map(\.id) == ["new"], "the one last seen before the cutoff is gone")
+        try Self.check(
+            try await store.replicas().map(\.id).sorted() == ["leaving", "new"],
+            "the one last seen before the cutoff is gone"
+        )
+        try await store.leave("leaving")
+        try Self.check(try await store.replicas().map(\.id) == ["new"], "a replica that left is gone")
     }
 }

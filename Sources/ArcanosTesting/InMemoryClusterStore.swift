@@ -42,6 +42,10 @@ public final class InMemoryClusterStore: ClusterStore {
         }
     }
 
+    public func leave(_ replicaID: String) async throws {
+        self.state.withLock { $0.replicas[replicaID] = nil }
+    }
+
     public func forgetReplicas(lastSeenBefore cutoff: Date) async throws {
         self.state.withLock { $0.replicas = $0.replicas.filter { $0.value.lastSeenAt >= cutoff } }
     }

@@ -121,6 +121,10 @@ struct ClusterLiveTests {
                 let listed = try await get(survivors[0].url + "/workers/status").json["replicas"] as? [[String: Any]]
                 return listed?.first { $0["id"] as? String == leaderID }?["alive"] as? Bool == false
             }
+            // ...and the auto-heal heuristic reports it.
+            let plan = try await post(survivors[0].url + "/workers/heal", json: "{}", headers: ["x-confirmed": "yes"])
+            #expect(plan.json[path: "autoHeal.status"] as? String == "warning", "\(plan.body)")
+            #expect(plan.body.contains("replica(s) \(leaderID ?? "?") stopped heartbeating"), "\(plan.body)")
         } catch {
             for replica in replicas { await replica.kill() }
             throw error

@@ -27,6 +27,8 @@ public struct AutoHealHeuristic: Sendable, Hashable {
             case errorRateRising = "error_rate_rising"
             case selfTestFailed = "self_test_failed"
             case selfTestStale = "self_test_stale"
+            case replicaPoolDown = "replica_pool_down"
+            case replicaDead = "replica_dead"
         }
 
         public var code: Code
@@ -69,8 +71,9 @@ public struct AutoHealHeuristic: Sendable, Hashable {
         {
             // An unsafe pool too: a heal restarts it on probation, the storm guard still armed.
             action = .restartWorkers
-        } else if codes.contains(.failingModules) {
-            // A broken definition file stays broken across restarts.
+        } else if codes.contains(.failingModules) || codes.contains(.replicaPoolDown) {
+            // A broken definition file stays broken across restarts; another replica's pool is not this one's
+            // to restart.
             action = .escalate
         } else if codes.contains(.queueBacklog) && signals.poolEnabled {
             action = .restartWorkers
@@ -143,6 +146,12 @@ public struct AutoHealHeuristic: Sendable, Hashable {
                 "\(signals.failingModules.count) module(s) fail to load: \(Self.list(signals.failingModules.map(\.id)))"
             )
         }
+        if let pools = signals.replicaPoolsDown, !pools.isEmpty {
+            add(.replicaPoolDown, .critical, "the worker pool of replica(s) \(Self.list(pools)) is down")
+        }
+        if let dead = signals.deadReplicas, !dead.isEmpty {
+            add(.replicaDead, .warning, "replica(s) \(Self.list(dead)) stopped heartbeating")
+        }
         if let age = signals.queueOldestAgeSeconds, age > self.configuration.queueAgeWarning.seconds {
             add(.queueBacklog, .warning, "the oldest queued task has waited \(Int(age)) s")
         }
@@ -184,6 +193,12 @@ public struct AutoHealHeuristic: Sendable, Hashable {
         if action == .restartWorkers {
             steps.append(
                 "Restart the worker pool: POST /workers/heal with {\"mode\":\"execute\"} and x-confirmed: yes."
+            )
+        }
+        for replica in (signals.replicaPoolsDown ?? []).prefix(3) {
+            steps.append(
+                "Restart the worker pool of replica \(replica): POST /workers/heal with {\"mode\":\"execute\"} on that "
+                    + "replica (GET /workers/status?view=detail lists its address)."
             )
         }
         for module in signals.failingModules.prefix(3) {

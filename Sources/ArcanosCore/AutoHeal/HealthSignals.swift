@@ -81,6 +81,10 @@ public struct HealthSignals: Sendable, Hashable, Codable {
     public var queueOldestAgeSeconds: Double?
     /// The latest worker error, already redacted and shortened.
     public var lastError: String?
+    /// In a cluster: replicas that stopped heartbeating (their ids); nil alone.
+    public var deadReplicas: [String]?
+    /// In a cluster: other live replicas whose enabled pool has fewer active workers than configured.
+    public var replicaPoolsDown: [String]?
 
     public init(
         failingModules: [FailingModule] = [],
@@ -101,8 +105,12 @@ public struct HealthSignals: Sendable, Hashable, Codable {
         errorRateRising: Bool? = nil,
         queueDepth: Int? = nil,
         queueOldestAgeSeconds: Double? = nil,
-        lastError: String? = nil
+        lastError: String? = nil,
+        deadReplicas: [String]? = nil,
+        replicaPoolsDown: [String]? = nil
     ) {
+        self.deadReplicas = deadReplicas
+        self.replicaPoolsDown = replicaPoolsDown
         self.failingModules = failingModules
         self.poolEnabled = poolEnabled
         self.poolStarted = poolStarted

@@ -124,7 +124,7 @@ public final class WorkerStatusService: Sendable {
         let lastHeal = await sharedLastHeal
 
         let names = self.configuration.publicModelNames
-        let signals = HealthSignals(
+        var signals = HealthSignals(
             failingModules: (listing?.failing ?? []).map {
                 .init(id: $0.id, reason: ErrorSummary.redact($0.error ?? "invalid definition"))
             },
@@ -148,6 +148,17 @@ public final class WorkerStatusService: Sendable {
             queueOldestAgeSeconds: queue?.oldestQueuedAgeSeconds,
             lastError: pool?.runtime.lastError.map { ErrorSummary.redact($0) }
         )
+        let known = await replicas
+        let alive = known.map { replicas in
+            replicas.map { ($0, $0.isAlive(now: now, timeout: self.cluster!.timeout)) }
+        }
+        if let alive {
+            signals.deadReplicas = alive.filter { !$0.1 }.map(\.0.id)
+            signals.replicaPoolsDown = alive.filter { replica, isAlive in
+                guard isAlive, replica.id != self.cluster?.replicaID, let pool = replica.pool else { return false }
+                return pool.status != "Disabled" && pool.activeWorkers < pool.configuredCount
+            }.map(\.0.id)
+        }
         let assessment = self.heuristic.assess(signals)
         return WorkerStatusSnapshot(
             timestamp: now,
@@ -161,9 +172,7 @@ public final class WorkerStatusService: Sendable {
             fallbacks: fallbacks,
             selfTest: selfTest?.report,
             lastHeal: lastHeal,
-            replicas: await replicas.map { replicas in
-                replicas.map { ($0, $0.isAlive(now: now, timeout: self.cluster!.timeout)) }
-            },
+            replicas: alive,
             replicaID: self.cluster?.replicaID,
             signals: signals,
             assessment: assessment

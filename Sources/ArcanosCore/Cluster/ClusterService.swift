@@ -70,6 +70,7 @@ public struct ClusterService<C: Clock>: Service where C.Duration == Duration {
             self.leadership.lost(role)
             try? await self.store.releaseLease(role, holder: self.replica.id)
         }
+        try? await self.store.leave(self.replica.id)
     }
 
     /// One heartbeat and one round of leases (what the loop does every `beatInterval`).

@@ -19,6 +19,9 @@ public protocol ClusterStore: Sendable {
     /// Gives `role`'s lease up if `holder` has it, so another replica can take it at once.
     func releaseLease(_ role: SingletonRole, holder: String) async throws
 
+    /// Removes `replicaID`: a replica shutting down leaves, so only the ones that died show as dead.
+    func leave(_ replicaID: String) async throws
+
     /// Forgets replicas last seen before `cutoff`.
     func forgetReplicas(lastSeenBefore cutoff: Date) async throws
 }

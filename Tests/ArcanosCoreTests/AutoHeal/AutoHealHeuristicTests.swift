@@ -160,6 +160,24 @@ import Testing
             findings: [.modelNotConfigured]
         ),
         Row(
+            name: "another replica's pool is down",
+            change: {
+                $0.replicaPoolsDown = ["b1"]; $0.deadReplicas = []
+            },
+            severity: .critical,
+            action: .escalate,
+            findings: [.replicaPoolDown]
+        ),
+        Row(
+            name: "a replica stopped heartbeating",
+            change: {
+                $0.deadReplicas = ["c2"]; $0.replicaPoolsDown = []
+            },
+            severity: .warning,
+            action: .monitor,
+            findings: [.replicaDead]
+        ),
+        Row(
             name: "self-test failed",
             change: { $0.selfTestFailed = true },
             severity: .warning,

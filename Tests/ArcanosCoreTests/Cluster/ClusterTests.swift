@@ -64,6 +64,7 @@ import Testing
         }
         func releaseLease(_ role: SingletonRole, holder: String) async throws { throw Self.away }
         func forgetReplicas(lastSeenBefore cutoff: Date) async throws { throw Self.away }
+        func leave(_ replicaID: String) async throws { throw Self.away }
         static let away = ArcanosError(.storeUnavailable, "away")
     }
 

@@ -83,27 +83,22 @@ public func buildApplication(
         case .postgres(let database): PostgresSharedStateStore(database: database, logger: logger)
         case .sqlite(let store): try SQLiteSharedStateStore(sharingDatabaseOf: store)
         }
-    // With a shared database the replicas form a cluster: one of them at a time does each singleton job.
-    let cluster: ClusterService<ContinuousClock>? =
+    // With a shared database the replicas form a cluster: one of them at a time does each singleton job, and
+    // a heal restarts every replica's pool.
+    let clusterStore: PostgresClusterStore? =
         if case .postgres(let database) = workers.storage {
-            ClusterService(
-                configuration: .init(timeout: configuration.database.replicaTimeout),
-                replica: ReplicaRecord(
-                    id: ReplicaRecord.newID(),
-                    address: "\(configuration.server.host):\(configuration.server.port)",
-                    startedAt: Date(),
-                    lastSeenAt: Date()
-                ),
-                store: PostgresClusterStore(database: database, logger: logger),
-                leadership: Leadership(),
-                clock: ContinuousClock(),
-                logger: logger,
-                pool: { now in ReplicaPool(workers.supervisor.status(now: now).runtime) }
-            )
+            PostgresClusterStore(database: database, logger: logger)
         } else {
             nil
         }
-    let singletons: SingletonGate = cluster.map { .cluster($0.leadership) } ?? .alone
+    let replica = ReplicaRecord(
+        id: ReplicaRecord.newID(),
+        address: "\(configuration.server.host):\(configuration.server.port)",
+        startedAt: Date(),
+        lastSeenAt: Date()
+    )
+    let leadership = Leadership()
+    let singletons: SingletonGate = clusterStore == nil ? .alone : .cluster(leadership)
     // One gate for every gated route and the token route.
     let confirmation = ConfirmationService(configuration: configuration.confirmation.gate, store: sharedState)
     // The one writer of systemState.json, mirroring the shared record.
@@ -158,8 +153,8 @@ public func buildApplication(
         },
         errorRate: workers.errorRate,
         record: record,
-        cluster: cluster.map {
-            .init(store: $0.store, replicaID: $0.replica.id, timeout: configuration.database.replicaTimeout)
+        cluster: clusterStore.map {
+            .init(store: $0, replicaID: replica.id, timeout: configuration.database.replicaTimeout)
         }
     )
     let heal = HealService(
@@ -183,8 +178,23 @@ public func buildApplication(
         limits: sharedState,
         // Every heal, plan-only and watchdog ones too, counted in arcanos_heals_total{source, outcome}.
         audit: MeteredAuditLog(healAudit, metrics: metrics.metrics),
-        logger: logger
+        logger: logger,
+        cluster: clusterStore.map {
+            .init(store: $0, replicaID: replica.id, replicaTimeout: configuration.database.replicaTimeout)
+        }
     )
+    let cluster = clusterStore.map { store in
+        ClusterService(
+            configuration: .init(timeout: configuration.database.replicaTimeout),
+            replica: replica,
+            store: store,
+            leadership: leadership,
+            clock: ContinuousClock(),
+            logger: logger,
+            pool: { now in ReplicaPool(workers.supervisor.status(now: now).runtime) },
+            runRestart: { restart in await heal.runPart(of: restart) }
+        )
+    }
     let watchdog = HealWatchdog(
         configuration: .init(mode: configuration.watchdog.mode, interval: configuration.watchdog.interval),
         assess: { now in await workerStatus.snapshot(now: now).assessment },

@@ -30,6 +30,24 @@ public final class PostgresClusterStore: ClusterStore {
                 )
                 """,
                 """
+                CREATE TABLE cluster_restarts (
+                    id TEXT PRIMARY KEY,
+                    force BOOLEAN NOT NULL,
+                    requested_by TEXT NOT NULL,
+                    requested_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    finished BOOLEAN NOT NULL DEFAULT false
+                )
+                """,
+                """
+                CREATE TABLE cluster_restart_outcomes (
+                    restart_id TEXT NOT NULL REFERENCES cluster_restarts (id) ON DELETE CASCADE,
+                    replica_id TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    PRIMARY KEY (restart_id, replica_id)
+                )
+                """,
+                """
                 CREATE TABLE cluster_leases (
                     role TEXT PRIMARY KEY,
                     holder TEXT NOT NULL,
@@ -104,6 +122,97 @@ public final class PostgresClusterStore: ClusterStore {
     public func releaseLease(_ role: SingletonRole, holder: String) async throws {
         try await self.database.query(
             "DELETE FROM cluster_leases WHERE role = \(role.rawValue) AND holder = \(holder)",
+            logger: self.logger
+        )
+    }
+
+    /// The advisory lock that makes "join the current restart or begin one" atomic across replicas.
+    static let restartLockKey: Int64 = 0x6172_6372_7374
+
+    public func beginRestart(_ candidate: ClusterRestart, now: Date) async throws -> ClusterRestart {
+        let logger = self.logger
+        return try await self.database.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.restartLockKey))", logger: logger)
+            if let current = try await Self.current(connection, now: now, logger: logger) { return current }
+            try await connection.query(
+                """
+                INSERT INTO cluster_restarts (id, force, requested_by, requested_at, expires_at)
+                VALUES (\(candidate.id), \(candidate.force), \(candidate.requestedBy),
+                    \(candidate.requestedAt.storedMilliseconds), \(candidate.expiresAt.storedMilliseconds))
+                """,
+                logger: logger
+            )
+            // Old restarts go with their outcomes; an hour of them is plenty to look back on.
+            try await connection.query(
+                "DELETE FROM cluster_restarts WHERE requested_at < \(now.storedMilliseconds - 3_600_000)",
+                logger: logger
+            )
+            return candidate
+        }
+    }
+
+    public func currentRestart(now: Date) async throws -> ClusterRestart? {
+        let logger = self.logger
+        return try await self.database.withTransaction(logger: logger) { connection in
+            try await Self.current(connection, now: now, logger: logger)
+        }
+    }
+
+    private static func current(
+        _ connection: PostgresConnection,
+        now: Date,
+        logger: Logger
+    ) async throws
+        -> ClusterRestart?
+    {
+        let rows = try await connection.query(
+            """
+            SELECT id, force, requested_by, requested_at, expires_at FROM cluster_restarts
+            WHERE NOT finished AND expires_at > \(now.storedMilliseconds) ORDER BY requested_at DESC LIMIT 1
+            """,
+            logger: logger
+        )
+        for try await (id, force, requestedBy, requestedAt, expiresAt) in rows.decode(
+            (String, Bool, String, Int64, Int64).self
+        ) {
+            return ClusterRestart(
+                id: id,
+                force: force,
+                requestedBy: requestedBy,
+                requestedAt: Date(storedMilliseconds: requestedAt),
+                expiresAt: Date(storedMilliseconds: expiresAt)
+            )
+        }
+        return nil
+    }
+
+    public func recordRestartOutcome(_ outcome: ReplicaRestartOutcome, restartID: String) async throws {
+        let json = String(decoding: try Self.encoder.encode(outcome), as: UTF8.self)
+        try await self.database.query(
+            """
+            INSERT INTO cluster_restart_outcomes (restart_id, replica_id, outcome)
+            VALUES (\(restartID), \(outcome.replicaID), \(json))
+            ON CONFLICT (restart_id, replica_id) DO UPDATE SET outcome = excluded.outcome
+            """,
+            logger: self.logger
+        )
+    }
+
+    public func restartOutcomes(_ restartID: String) async throws -> [ReplicaRestartOutcome] {
+        let rows = try await self.database.query(
+            "SELECT outcome FROM cluster_restart_outcomes WHERE restart_id = \(restartID) ORDER BY replica_id",
+            logger: self.logger
+        )
+        var outcomes: [ReplicaRestartOutcome] = []
+        for try await json in rows.decode(String.self) {
+            outcomes.append(try Self.decoder.decode(ReplicaRestartOutcome.self, from: Data(json.utf8)))
+        }
+        return outcomes
+    }
+
+    public func finishRestart(_ restartID: String) async throws {
+        try await self.database.query(
+            "UPDATE cluster_restarts SET finished = true WHERE id = \(restartID)",
             logger: self.logger
         )
     }

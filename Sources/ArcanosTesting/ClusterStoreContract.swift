@@ -11,6 +11,9 @@ public struct ClusterStoreContract: Sendable {
         case aReleasedLeaseIsFreeAtOnce
         case concurrentAcquiresGrantOneHolder
         case oldReplicasAreForgotten
+        case concurrentRestartsBeginOneTheOthersJoin
+        case aRestartIsCurrentUntilFinishedOrExpired
+        case outcomesAreRecordedOncePerReplica
 
         public var description: String { self.rawValue }
     }
@@ -32,6 +35,9 @@ public struct ClusterStoreContract: Sendable {
         case .aReleasedLeaseIsFreeAtOnce: try await Self.released(store)
         case .concurrentAcquiresGrantOneHolder: try await Self.concurrentAcquires(store)
         case .oldReplicasAreForgotten: try await Self.forgotten(store)
+        case .concurrentRestartsBeginOneTheOthersJoin: try await Self.concurrentRestarts(store)
+        case .aRestartIsCurrentUntilFinishedOrExpired: try await Self.currentRestart(store)
+        case .outcomesAreRecordedOncePerReplica: try await Self.outcomes(store)
         }
     }
 
@@ -120,6 +126,68 @@ public struct ClusterStoreContract: Sendable {
             return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         try Self.check(granted == 1, "12 replicas asking at once: \(granted) granted, not 1")
+    }
+
+    static func restart(_ id: String, by replica: String = "a", at seconds: Double = 0) -> ClusterRestart {
+        ClusterRestart(
+            id: id,
+            force: false,
+            requestedBy: replica,
+            requestedAt: Self.at(seconds),
+            expiresAt: Self.at(seconds + 30)
+        )
+    }
+
+    static func concurrentRestarts(_ store: any ClusterStore) async throws {
+        let begun = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    try await store.beginRestart(Self.restart("r\(index)", by: "\(index)"), now: Self.at(0)).id
+                }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        try Self.check(begun.count == 1, "8 heals at once share one restart: \(begun)")
+    }
+
+    static func currentRestart(_ store: any ClusterStore) async throws {
+        try Self.check(try await store.currentRestart(now: Self.at(0)) == nil, "none at first")
+        let first = try await store.beginRestart(Self.restart("one"), now: Self.at(0))
+        try Self.check(first == Self.restart("one"), "the candidate begins when none runs")
+        try Self.check(try await store.currentRestart(now: Self.at(1)) == first, "it is current")
+        try await store.finishRestart("one")
+        try Self.check(try await store.currentRestart(now: Self.at(2)) == nil, "finished, it is not")
+        let second = try await store.beginRestart(Self.restart("two", at: 3), now: Self.at(3))
+        try Self.check(second.id == "two", "after it, a heal begins a new one")
+        try Self.check(try await store.currentRestart(now: Self.at(33)) == nil, "expired, it is not current")
+        let third = try await store.beginRestart(Self.restart("three", at: 34), now: Self.at(34))
+        try Self.check(third.id == "three", "an expired unfinished restart does not block a new one")
+    }
+
+    static func outcomes(_ store: any ClusterStore) async throws {
+        _ = try await store.beginRestart(Self.restart("r"), now: Self.at(0))
+        func outcome(_ replica: String, active: Int) -> ReplicaRestartOutcome {
+            ReplicaRestartOutcome(
+                replicaID: replica,
+                restart: HealRestart(
+                    started: true,
+                    alreadyRunning: false,
+                    runWorkers: true,
+                    workerCount: 2,
+                    workerIds: ["w1", "w2"],
+                    model: "m",
+                    startedAt: Self.at(1),
+                    message: "started"
+                ),
+                verification: HealVerification(activeWorkers: active, configuredWorkers: 2, checkedAt: Self.at(1))
+            )
+        }
+        try await store.recordRestartOutcome(outcome("b", active: 1), restartID: "r")
+        try await store.recordRestartOutcome(outcome("a", active: 2), restartID: "r")
+        try await store.recordRestartOutcome(outcome("b", active: 2), restartID: "r")
+        let recorded = try await store.restartOutcomes("r")
+        try Self.check(recorded == [outcome("a", active: 2), outcome("b", active: 2)], "one per replica: \(recorded)")
+        try Self.check(try await store.restartOutcomes("other").isEmpty, "outcomes belong to their restart")
     }
 
     static func forgotten(_ store: any ClusterStore) async throws {

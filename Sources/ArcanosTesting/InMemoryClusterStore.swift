@@ -12,6 +12,9 @@ public final class InMemoryClusterStore: ClusterStore {
     private struct State {
         var replicas: [String: ReplicaRecord] = [:]
         var leases: [SingletonRole: Lease] = [:]
+        var restarts: [ClusterRestart] = []
+        var finished: Set<String> = []
+        var outcomes: [String: [String: ReplicaRestartOutcome]] = [:]
     }
 
     private let state = Mutex(State())
@@ -40,6 +43,34 @@ public final class InMemoryClusterStore: ClusterStore {
         self.state.withLock { state in
             if state.leases[role]?.holder == holder { state.leases[role] = nil }
         }
+    }
+
+    public func beginRestart(_ candidate: ClusterRestart, now: Date) async throws -> ClusterRestart {
+        self.state.withLock { state in
+            if let current = Self.current(state, now: now) { return current }
+            state.restarts.append(candidate)
+            return candidate
+        }
+    }
+
+    public func currentRestart(now: Date) async throws -> ClusterRestart? {
+        self.state.withLock { Self.current($0, now: now) }
+    }
+
+    public func recordRestartOutcome(_ outcome: ReplicaRestartOutcome, restartID: String) async throws {
+        self.state.withLock { $0.outcomes[restartID, default: [:]][outcome.replicaID] = outcome }
+    }
+
+    public func restartOutcomes(_ restartID: String) async throws -> [ReplicaRestartOutcome] {
+        self.state.withLock { ($0.outcomes[restartID] ?? [:]).values.sorted { $0.replicaID < $1.replicaID } }
+    }
+
+    public func finishRestart(_ restartID: String) async throws {
+        _ = self.state.withLock { $0.finished.insert(restartID) }
+    }
+
+    private static func current(_ state: State, now: Date) -> ClusterRestart? {
+        state.restarts.last { !state.finished.contains($0.id) && now < $0.expiresAt }
     }
 
     public func leave(_ replicaID: String) async throws {

@@ -131,4 +131,71 @@ struct ClusterLiveTests {
         }
         for replica in replicas { await replica.stop() }
     }
+
+    /// The pool's `runtime.startedAt` as the replica itself reports it.
+    static func poolStartedAt(_ replica: Replica) async throws -> String? {
+        try await get(replica.url + "/workers/status?view=detail").json[path: "arcanosWorkers.runtime.startedAt"]
+            as? String
+    }
+
+    @Test func aHealOnOneReplicaRestartsEveryPoolAndConcurrentHealsShareOneRestart() async throws {
+        try await PostgresTestDatabase.withFreshDatabase { databaseURL in
+            let environment = [
+                "DATABASE_URL": databaseURL, "SELF_TEST_INTERVAL_MS": "0", "ARCANOS_REPLICA_TIMEOUT_MS": "2000",
+                "WORKER_COUNT": "1", "ARCANOS_HEAL_RATE_LIMIT_MAX": "20",
+            ]
+            try await Self.healsRestartEveryPool(environment: environment)
+        }
+    }
+
+    static func healsRestartEveryPool(environment: [String: String]) async throws {
+        var started: [Replica] = []
+        for _ in 0..<3 { started.append(try await Replica(environment: environment)) }
+        let replicas = started
+        do {
+            try await Condition.wait("the three see each other", within: .seconds(10)) {
+                let listed = try await get(replicas[0].url + "/workers/status").json["replicas"] as? [[String: Any]]
+                return listed?.filter { $0["alive"] as? Bool == true }.count == 3
+            }
+            var before: [String?] = []
+            for replica in replicas { before.append(try await Self.poolStartedAt(replica)) }
+
+            let heal = try await post(
+                replicas[0].url + "/workers/heal",
+                json: #"{"execute":true}"#,
+                headers: ["x-confirmed": "yes"]
+            )
+            #expect(heal.status == 200, "\(heal.body)")
+            #expect(heal.json[path: "decision.outcome"] as? String == "executed", "\(heal.body)")
+            #expect(heal.json[path: "execution.verified"] as? Bool == true, "\(heal.body)")
+            let parts = try #require(heal.json[path: "execution.replicas"] as? [[String: Any]], "\(heal.body)")
+            #expect(parts.count == 3, "every replica restarted its pool: \(parts)")
+            for (index, replica) in replicas.enumerated() {
+                let after = try await Self.poolStartedAt(replica)
+                #expect(after != nil && after != before[index], "replica \(index)'s pool restarted")
+            }
+            let audited = try await get(replicas[1].url + "/workers/heals").json["heals"] as? [[String: Any]]
+            #expect((audited?.first?["replicas"] as? [Any])?.count == 3, "the audit lists all three: \(audited ?? [])")
+
+            // Two heals at once, on two replicas: one restart, which the other joins.
+            async let first = post(
+                replicas[1].url + "/workers/heal",
+                json: #"{"execute":true}"#,
+                headers: ["x-confirmed": "yes"]
+            )
+            async let second = post(
+                replicas[2].url + "/workers/heal",
+                json: #"{"execute":true}"#,
+                headers: ["x-confirmed": "yes"]
+            )
+            let outcomes = [try await first, try await second].map {
+                $0.json[path: "decision.outcome"] as? String
+            }
+            #expect(outcomes.sorted { ($0 ?? "") < ($1 ?? "") } == ["executed", "joined"], "\(outcomes)")
+        } catch {
+            for replica in replicas { await replica.kill() }
+            throw error
+        }
+        for replica in replicas { await replica.stop() }
+    }
 }

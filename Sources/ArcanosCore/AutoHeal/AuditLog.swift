@@ -97,6 +97,8 @@ public struct HealAuditRecord: Sendable, Hashable, Codable {
     public var outcomeDetail: String?
     public var restart: HealRestart?
     public var verification: HealVerification?
+    /// In a cluster: every replica's part of the restart; nil alone.
+    public var replicas: [ReplicaRestartOutcome]?
 
     public init(
         id: String = UUID().uuidString.lowercased(),
@@ -111,8 +113,10 @@ public struct HealAuditRecord: Sendable, Hashable, Codable {
         outcome: Outcome,
         outcomeDetail: String? = nil,
         restart: HealRestart? = nil,
-        verification: HealVerification? = nil
+        verification: HealVerification? = nil,
+        replicas: [ReplicaRestartOutcome]? = nil
     ) {
+        self.replicas = replicas
         self.id = id
         self.sequence = sequence
         self.requestedAt = requestedAt

@@ -67,13 +67,13 @@ public struct AutoHealHeuristic: Sendable, Hashable {
         let action: RecoveryAction
         var fallbackModel: String?
         if codes.contains(.poolDown) || codes.contains(.deadWorkers) || codes.contains(.hungWorkers)
-            || codes.contains(.stormGuard)
+            || codes.contains(.stormGuard) || codes.contains(.replicaPoolDown)
         {
-            // An unsafe pool too: a heal restarts it on probation, the storm guard still armed.
+            // An unsafe pool too: a heal restarts it on probation, the storm guard still armed. Another
+            // replica's pool too: in a cluster a heal restarts every replica's pool.
             action = .restartWorkers
-        } else if codes.contains(.failingModules) || codes.contains(.replicaPoolDown) {
-            // A broken definition file stays broken across restarts; another replica's pool is not this one's
-            // to restart.
+        } else if codes.contains(.failingModules) {
+            // A broken definition file stays broken across restarts.
             action = .escalate
         } else if codes.contains(.queueBacklog) && signals.poolEnabled {
             action = .restartWorkers
@@ -193,12 +193,6 @@ public struct AutoHealHeuristic: Sendable, Hashable {
         if action == .restartWorkers {
             steps.append(
                 "Restart the worker pool: POST /workers/heal with {\"mode\":\"execute\"} and x-confirmed: yes."
-            )
-        }
-        for replica in (signals.replicaPoolsDown ?? []).prefix(3) {
-            steps.append(
-                "Restart the worker pool of replica \(replica): POST /workers/heal with {\"mode\":\"execute\"} on that "
-                    + "replica (GET /workers/status?view=detail lists its address)."
             )
         }
         for module in signals.failingModules.prefix(3) {

@@ -30,6 +30,8 @@ public final class HealService: Sendable {
         public var verification: HealVerification
         /// True when this request joined a restart another request had started.
         public var shared: Bool
+        /// In a cluster: every replica's part of the restart (its pool's restart and verification).
+        public var replicas: [ReplicaRestartOutcome]?
     }
 
     /// The decision and what became of it: why `execution` is present or not.
@@ -61,6 +63,21 @@ public final class HealService: Sendable {
         var verification: HealVerification
         var restartMs: String
         var verifyMs: String
+        /// In a cluster: every replica's part of the restart.
+        var replicas: [ReplicaRestartOutcome]? = nil
+    }
+
+    /// In a cluster: where restarts are coordinated, this replica's id, and when a silent replica is dead.
+    public struct ClusterMembership: Sendable {
+        public var store: any ClusterStore
+        public var replicaID: String
+        public var replicaTimeout: Duration
+
+        public init(store: any ClusterStore, replicaID: String, replicaTimeout: Duration) {
+            self.store = store
+            self.replicaID = replicaID
+            self.replicaTimeout = replicaTimeout
+        }
     }
 
     public let configuration: Configuration
@@ -76,6 +93,10 @@ public final class HealService: Sendable {
     /// The restart running now; requests that arrive while it runs await its outcome instead of restarting.
     private let inFlight = Mutex<OneShot<RestartOutcome>?>(nil)
     private let observer: (@Sendable (Event) -> Void)?
+    private let cluster: ClusterMembership?
+    /// This replica's parts of cluster restarts, by restart id (the last few): each runs once, however many
+    /// heals and heartbeats ask for it.
+    private let clusterParts = Mutex<[(id: String, part: OneShot<ReplicaRestartOutcome>)]>([])
 
     /// Moments of a heal, for tests and metrics.
     public enum Event: Sendable, Hashable {
@@ -96,8 +117,10 @@ public final class HealService: Sendable {
         audit: any AuditLog,
         logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() },
-        observer: (@Sendable (Event) -> Void)? = nil
+        observer: (@Sendable (Event) -> Void)? = nil,
+        cluster: ClusterMembership? = nil
     ) {
+        self.cluster = cluster
         self.configuration = configuration
         self.status = status
         self.planner = planner
@@ -166,7 +189,12 @@ public final class HealService: Sendable {
                 self.logger.warning("heal refused", metadata: ["heal.reason": "\(refusal)"])
             } else if let pool = self.pool {
                 executedAt = self.now()
-                let (outcome, shared) = await self.restart(pool: pool, force: request.force)
+                let (outcome, shared) =
+                    if let cluster = self.cluster {
+                        await self.restartCluster(cluster, pool: pool, force: request.force)
+                    } else {
+                        await self.restart(pool: pool, force: request.force)
+                    }
                 report.outcome = shared ? .joined : .executed
                 restartTimings = (outcome.restartMs, outcome.verifyMs)
                 restartSummary = outcome.summary
@@ -177,7 +205,8 @@ public final class HealService: Sendable {
                     confirmation: caller.confirmation,
                     verified: outcome.verification.verified,
                     verification: outcome.verification,
-                    shared: shared
+                    shared: shared,
+                    replicas: outcome.replicas
                 )
             }
         }
@@ -194,7 +223,8 @@ public final class HealService: Sendable {
             outcome: report.outcome,
             outcomeDetail: report.detail ?? (verification?.verified == false ? "verification failed" : nil),
             restart: restartSummary,
-            verification: verification
+            verification: verification,
+            replicas: execution?.replicas
         )
         let auditStart = clock.now
         // The request that ran the restart records it in systemState.json, beside its audit write.
@@ -328,6 +358,107 @@ public final class HealService: Sendable {
             self.logger.error("could not persist workers.lastHeal", metadata: ["error": "\(error)"])
         }
         return Self.milliseconds(start, clock.now)
+    }
+
+    /// A heal in a cluster: begins a restart of every live replica's pool, or joins the one already running,
+    /// runs this replica's part, and waits (up to the verification timeout and two heartbeats) for every replica
+    /// alive when it began to report its own. Verified when every one of them did, verified. A store that
+    /// cannot be reached restarts this replica's pool alone, and says so in the verification.
+    private func restartCluster(
+        _ cluster: ClusterMembership,
+        pool: any WorkerPoolControlling,
+        force: Bool
+    ) async -> (RestartOutcome, shared: Bool) {
+        let now = self.now()
+        let beat = cluster.replicaTimeout / 5
+        let wait = self.configuration.verificationTimeout + beat * 2
+        let candidate = ClusterRestart(
+            id: UUID().uuidString.lowercased(),
+            force: force,
+            requestedBy: cluster.replicaID,
+            requestedAt: now,
+            expiresAt: now.addingDuration(wait + beat)
+        )
+        let begun: ClusterRestart
+        let expected: Set<String>
+        do {
+            begun = try await cluster.store.beginRestart(candidate, now: now)
+            let alive = try await cluster.store.replicas().filter {
+                $0.isAlive(now: now, timeout: cluster.replicaTimeout)
+            }
+            expected = Set(alive.map(\.id) + [cluster.replicaID])
+        } catch {
+            self.logger.error(
+                "cluster restart not coordinated: restarting this replica only",
+                metadata: ["error": "\(error)"]
+            )
+            return await self.restart(pool: pool, force: force)
+        }
+        let joined = begun.id != candidate.id
+        let start = ContinuousClock.now
+        let own = await self.runPart(of: begun, cluster: cluster, pool: pool)
+        var outcomes: [ReplicaRestartOutcome] = [own]
+        let deadline = start + wait
+        while ContinuousClock.now < deadline, !Task.isCancelled {
+            if let recorded = try? await cluster.store.restartOutcomes(begun.id) {
+                outcomes = recorded.contains { $0.replicaID == own.replicaID } ? recorded : recorded + [own]
+                if expected.isSubset(of: outcomes.map(\.replicaID)) { break }
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if !joined { try? await cluster.store.finishRestart(begun.id) }
+        var verification = HealVerification(
+            activeWorkers: outcomes.map(\.verification.activeWorkers).reduce(0, +),
+            configuredWorkers: outcomes.map(\.verification.configuredWorkers).reduce(0, +),
+            checkedAt: self.now()
+        )
+        verification.verified =
+            outcomes.allSatisfy(\.verification.verified) && expected.isSubset(of: outcomes.map(\.replicaID))
+        let outcome = RestartOutcome(
+            summary: own.restart,
+            verification: verification,
+            restartMs: Self.milliseconds(start, ContinuousClock.now),
+            verifyMs: "0",
+            replicas: outcomes.sorted { $0.replicaID < $1.replicaID }
+        )
+        return (outcome, joined)
+    }
+
+    /// This replica's part of cluster restart `restart`: its own pool restarted (through the same single-flight
+    /// restart a local heal uses) and verified, recorded in the store. Runs once per restart; later calls, from
+    /// heals joining it or from heartbeats, get the same outcome.
+    @discardableResult
+    public func runPart(of restart: ClusterRestart) async -> ReplicaRestartOutcome? {
+        guard let cluster = self.cluster, let pool = self.pool else { return nil }
+        return await self.runPart(of: restart, cluster: cluster, pool: pool)
+    }
+
+    private func runPart(
+        of restart: ClusterRestart,
+        cluster: ClusterMembership,
+        pool: any WorkerPoolControlling
+    ) async -> ReplicaRestartOutcome {
+        let (part, first) = self.clusterParts.withLock { parts -> (OneShot<ReplicaRestartOutcome>, Bool) in
+            if let known = parts.first(where: { $0.id == restart.id }) { return (known.part, false) }
+            let part = OneShot<ReplicaRestartOutcome>()
+            parts.append((restart.id, part))
+            if parts.count > 16 { parts.removeFirst(parts.count - 16) }
+            return (part, true)
+        }
+        if !first { return await part.value }
+        let (outcome, _) = await self.restart(pool: pool, force: restart.force)
+        let result = ReplicaRestartOutcome(
+            replicaID: cluster.replicaID,
+            restart: outcome.summary,
+            verification: outcome.verification
+        )
+        do {
+            try await cluster.store.recordRestartOutcome(result, restartID: restart.id)
+        } catch {
+            self.logger.error("cluster restart outcome not recorded", metadata: ["error": "\(error)"])
+        }
+        part.resolve(result)
+        return result
     }
 
     /// Active workers == configured, waiting up to `verificationTimeout` for replacements to register.

@@ -31,6 +31,9 @@ public struct ClusterService<C: Clock>: Service where C.Duration == Duration {
     private let logger: Logger
     /// This replica's pool, reported with each heartbeat.
     private let pool: @Sendable (Date) -> ReplicaPool?
+    /// Runs this replica's part of a cluster restart another replica began (once per restart, however often
+    /// it is called).
+    private let runRestart: @Sendable (ClusterRestart) async -> Void
 
     public init(
         configuration: Configuration,
@@ -40,9 +43,11 @@ public struct ClusterService<C: Clock>: Service where C.Duration == Duration {
         clock: C,
         logger: Logger,
         pool: @escaping @Sendable (Date) -> ReplicaPool? = { _ in nil },
+        runRestart: @escaping @Sendable (ClusterRestart) async -> Void = { _ in },
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.pool = pool
+        self.runRestart = runRestart
         self.configuration = configuration
         self.replica = replica
         self.store = store
@@ -90,6 +95,9 @@ public struct ClusterService<C: Clock>: Service where C.Duration == Duration {
                     self.leadership.lost(role)
                     if held { self.logger.notice("lost the lead", metadata: ["cluster.role": "\(role.rawValue)"]) }
                 }
+            }
+            if let restart = try await self.store.currentRestart(now: now) {
+                await self.runRestart(restart)
             }
             try await self.store.forgetReplicas(
                 lastSeenBefore: now.addingTimeInterval(-self.configuration.forgetAfter.seconds)

@@ -22,6 +22,22 @@ public protocol ClusterStore: Sendable {
     /// Removes `replicaID`: a replica shutting down leaves, so only the ones that died show as dead.
     func leave(_ replicaID: String) async throws
 
+    /// Begins `candidate`, unless a restart is unfinished and not expired at `now`: then returns that one, which
+    /// the caller joins. Of concurrent calls, one begins and the others join it.
+    func beginRestart(_ candidate: ClusterRestart, now: Date) async throws -> ClusterRestart
+
+    /// The unfinished, unexpired restart at `now`, if any: what each replica's heartbeat looks for.
+    func currentRestart(now: Date) async throws -> ClusterRestart?
+
+    /// Records one replica's part of restart `restartID` (once per replica; a second record replaces it).
+    func recordRestartOutcome(_ outcome: ReplicaRestartOutcome, restartID: String) async throws
+
+    /// Every replica's recorded part of restart `restartID`.
+    func restartOutcomes(_ restartID: String) async throws -> [ReplicaRestartOutcome]
+
+    /// Marks restart `restartID` finished: heals from now on begin a new one.
+    func finishRestart(_ restartID: String) async throws
+
     /// Forgets replicas last seen before `cutoff`.
     func forgetReplicas(lastSeenBefore cutoff: Date) async throws
 }

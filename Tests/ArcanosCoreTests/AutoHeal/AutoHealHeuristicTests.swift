@@ -165,7 +165,7 @@ import Testing
                 $0.replicaPoolsDown = ["b1"]; $0.deadReplicas = []
             },
             severity: .critical,
-            action: .escalate,
+            action: .restartWorkers,
             findings: [.replicaPoolDown]
         ),
         Row(

@@ -65,6 +65,13 @@ import Testing
         func releaseLease(_ role: SingletonRole, holder: String) async throws { throw Self.away }
         func forgetReplicas(lastSeenBefore cutoff: Date) async throws { throw Self.away }
         func leave(_ replicaID: String) async throws { throw Self.away }
+        func beginRestart(_ candidate: ClusterRestart, now: Date) async throws -> ClusterRestart { throw Self.away }
+        func currentRestart(now: Date) async throws -> ClusterRestart? { throw Self.away }
+        func recordRestartOutcome(_ outcome: ReplicaRestartOutcome, restartID: String) async throws {
+            throw Self.away
+        }
+        func restartOutcomes(_ restartID: String) async throws -> [ReplicaRestartOutcome] { throw Self.away }
+        func finishRestart(_ restartID: String) async throws { throw Self.away }
         static let away = ArcanosError(.storeUnavailable, "away")
     }
 

@@ -45,6 +45,8 @@ public final class FakeOpenAIServer: Sendable {
         var streamChunkDelay: Duration = .zero
         var streamChunkCount: Int?
         var streamsCancelled = 0
+        /// Set by `holdCut()`: a `stream-cut` stream waits for it before dropping the connection.
+        var cutRelease: OneShot<Void>?
         var lastRequestBody: [UInt8] = []
     }
 
@@ -87,6 +89,18 @@ public final class FakeOpenAIServer: Sendable {
 
     /// Streams whose client went away before the end.
     public var streamsCancelled: Int { self.state.withLock { $0.streamsCancelled } }
+
+    /// Makes the next `stream-cut` streams hold the connection after their chunks until `releaseCut()`, so a
+    /// test can see every chunk arrive before the cut (a connection dropped at once may lose what it had not
+    /// flushed yet).
+    public func holdCut() {
+        self.state.withLock { $0.cutRelease = OneShot() }
+    }
+
+    /// Lets held `stream-cut` streams drop their connections.
+    public func releaseCut() {
+        _ = self.state.withLock { $0.cutRelease }?.resolve(())
+    }
 
     /// Completion requests received so far, whatever the mode answered.
     public var requestCount: Int { self.state.withLock { $0.requests } }
@@ -347,7 +361,10 @@ public final class FakeOpenAIServer: Sendable {
                         try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
                     }
                     for (index, content) in contents.enumerated() {
-                        if mode == .streamCut, index == state.cutAfterChunks { throw CutStream() }
+                        if mode == .streamCut, index == state.cutAfterChunks {
+                            if let release = self.state.withLock({ $0.cutRelease }) { await release.value }
+                            throw CutStream()
+                        }
                         if state.streamChunkDelay > .zero { try await Task.sleep(for: state.streamChunkDelay) }
                         try await writer.write(content)
                     }

@@ -195,6 +195,8 @@ import Testing
     @Test func aStreamCutAfterItsFirstTokensEndsWithAnErrorEventAndNoDone() async throws {
         let fake = FakeOpenAIServer(mode: .streamCut)
         fake.cutAfterChunks = 2
+        // The cut comes once this client has the role chunk and both content chunks.
+        fake.holdCut()
         try await fake.withRunning { model in
             try await withLiveServer(environment: self.environment(model)) { server in
                 let stream = try await StreamedResponse.open(
@@ -203,7 +205,10 @@ import Testing
                 )
                 #expect(stream.status == 200)
                 var events: [String] = []
-                for try await event in stream.events() { events.append(event) }
+                for try await event in stream.events() {
+                    events.append(event)
+                    if events.count == 3 { fake.releaseCut() }
+                }
                 // The role chunk, the two content chunks, then the error event.
                 #expect(events.count == 4, "\(events)")
                 #expect(events.filter { $0.contains(#""content":"#) && !$0.contains(#""content":"""#) }.count == 2)

@@ -59,8 +59,12 @@ public struct ClusterService<C: Clock>: Service where C.Duration == Duration {
 
     public func run() async throws {
         self.logger.info("joined the cluster", metadata: ["replica.id": "\(self.replica.id)"])
+        var failing = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await self.beat()
+            // An outage is logged when it starts and when it ends, not at every beat.
+            let beaten = await self.beat(quietly: failing)
+            if beaten && failing { self.logger.notice("cluster heartbeat resumed") }
+            failing = !beaten
             do {
                 try await cancelWhenGracefulShutdown {
                     try await self.clock.sleep(for: self.configuration.beatInterval)
@@ -78,8 +82,10 @@ public struct ClusterService<C: Clock>: Service where C.Duration == Duration {
         try? await self.store.leave(self.replica.id)
     }
 
-    /// One heartbeat and one round of leases (what the loop does every `beatInterval`).
-    public func beat() async {
+    /// One heartbeat and one round of leases (what the loop does every `beatInterval`); false when the store
+    /// could not be reached. `quietly` logs that failure at debug level (the outage was already reported).
+    @discardableResult
+    public func beat(quietly: Bool = false) async -> Bool {
         let now = self.now()
         do {
             var replica = self.replica
@@ -102,12 +108,15 @@ public struct ClusterService<C: Clock>: Service where C.Duration == Duration {
             try await self.store.forgetReplicas(
                 lastSeenBefore: now.addingTimeInterval(-self.configuration.forgetAfter.seconds)
             )
+            return true
         } catch {
             for role in SingletonRole.allCases { self.leadership.lost(role) }
-            self.logger.warning(
+            self.logger.log(
+                level: quietly ? .debug : .warning,
                 "cluster heartbeat failed: no singleton work until the database answers",
                 metadata: ["error": "\(error)"]
             )
+            return false
         }
     }
 }

@@ -112,6 +112,9 @@ struct PostgresOutageLiveTests {
             try await Condition.wait("a job enqueued after the restart succeeds", within: .seconds(10)) {
                 try await get(server + "/jobs/\(id)").json["status"] as? String == "succeeded"
             }
+            // A store outage is not the workers' fault: none was restarted for it.
+            let status = try await get(server + "/workers/status")
+            #expect(status.json[path: "supervisor.restarts"] as? Int == 0, "\(status.body)")
             let ready2 = try await get(server + "/ready")
             #expect(ready2.status == 200, "\(ready2.body)")
             asks.stop()

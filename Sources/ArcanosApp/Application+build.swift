@@ -214,9 +214,12 @@ public func buildApplication(
     dependencies.autoHeal = AutoHealRoutes(status: workerStatus, heal: heal, audit: healAudit, watchdog: watchdog)
     let host = configuration.server.host
     let router = buildRouter(dependencies)
-    // PostgreSQL first: the pool and the retention sweep wait for its migrations.
-    let databaseServices: [any Service] =
-        if case .postgres(let database) = workers.storage { [database] + (cluster.map { [$0] } ?? []) } else { [] }
+    // PostgreSQL first: the pool and the retention sweep wait for its migrations; then its job notifications
+    // and the cluster's heartbeats.
+    var databaseServices: [any Service] = []
+    if case .postgres(let database) = workers.storage { databaseServices.append(database) }
+    if let notifier = workers.notifier { databaseServices.append(notifier) }
+    if let cluster { databaseServices.append(cluster) }
     let application = buildHTTPApplication(
         router: router,
         configuration: dependencies.configuration,

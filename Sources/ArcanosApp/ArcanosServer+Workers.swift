@@ -14,6 +14,8 @@ public struct WorkerPoolParts: Sendable {
     public let inventory: WorkerInventory
     public let supervisor: WorkerSupervisor<ContinuousClock>
     public let dispatcher: WorkerDispatcher
+    /// On PostgreSQL with the pool running: wakes it for jobs other replicas make claimable.
+    let notifier: PostgresJobNotifier?
     /// The `error_rate_rising` signal of `GET /workers/status`, fed by the pool's finished attempts.
     public let errorRate = ErrorRateMonitor()
 
@@ -27,6 +29,8 @@ public struct WorkerPoolParts: Sendable {
         logger: Logger,
         metrics: ArcanosMetrics = .disabled
     ) throws {
+        let pool = configuration.workers.pool
+        let signals = JobQueueSignals()
         if let url = configuration.database.url {
             // Migrated when its service starts (the jobs and the heal audit, which lives beside them); the
             // stores' first queries wait for that.
@@ -38,15 +42,25 @@ public struct WorkerPoolParts: Sendable {
                     + PostgresSharedStateStore.migrations + PostgresClusterStore.migrations,
                 logger: logger
             )
+            let store = PostgresJobStore(database: database, logger: logger)
             self.storage = .postgres(database)
-            self.store = PostgresJobStore(database: database, logger: logger)
+            self.store = store
+            self.notifier =
+                pool.enabled
+                ? PostgresJobNotifier(
+                    database: database,
+                    store: store,
+                    signals: signals,
+                    catchUpWakeUps: pool.workerCount,
+                    logger: logger
+                ) : nil
         } else {
             // Opening migrates the schema before any service starts, so the pool never sees an old one.
             let store = try SQLiteJobStore(path: configuration.server.sqlitePath)
             self.storage = .sqlite(store)
             self.store = store
+            self.notifier = nil
         }
-        let pool = configuration.workers.pool
         self.inventory = WorkerInventory(directory: configuration.workers.directory)
         let executor = ModuleTaskExecutor(
             inventory: self.inventory,
@@ -55,7 +69,6 @@ public struct WorkerPoolParts: Sendable {
             poolTimeout: pool.taskTimeout,
             poolMaxAttempts: pool.maxAttempts
         )
-        let signals = JobQueueSignals()
         var workerLogger = logger
         workerLogger[metadataKey: "component"] = "workers"
         self.supervisor = WorkerSupervisor(

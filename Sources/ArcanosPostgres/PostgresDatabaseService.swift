@@ -121,12 +121,13 @@ public final class PostgresDatabaseService: Service, Sendable {
     /// One connection of its own, opened and closed: unlike the pool, which retries quietly, it fails at
     /// once with the server's or the socket's reason.
     private func checkReachable() async throws {
-        let connection = try await PostgresConnection.connect(
-            configuration: self.connectionConfiguration,
-            id: 0,
-            logger: self.logger
-        )
-        try await connection.close()
+        try await self.connect(id: 0, logger: self.logger).close()
+    }
+
+    /// A connection of its own, outside the pool, with the pool's settings; the caller closes it. For what the
+    /// pool cannot do (`LISTEN`); it fails at once when the server does not answer.
+    func connect(id: Int, logger: Logger) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(configuration: self.connectionConfiguration, id: id, logger: logger)
     }
 
     /// Safe to show: PostgreSQL's message (a bad password says so without repeating it) or the socket error.

@@ -12,6 +12,8 @@ import PostgresNIO
 public final class PostgresJobStore: JobStore, ReadinessReporting {
     private let database: PostgresDatabaseService
     private let logger: Logger
+    /// The payload of this store's job notifications (`PostgresJobNotifier`), unique per process.
+    let origin = UUID().uuidString
 
     public init(database: PostgresDatabaseService, logger: Logger) {
         self.database = database
@@ -63,15 +65,21 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
         let job = Job(new, now: now.storedPrecision)
         let nowMs = job.createdAt.storedMilliseconds
         do {
-            try await self.database.query(
+            // The notification is delivered when the insert commits, so a woken replica finds the job.
+            let rows = try await self.database.query(
                 """
-                INSERT INTO jobs (id, worker, input, status, attempts, max_attempts, fence, available_at,
-                    created_at, updated_at)
-                VALUES (\(job.id), \(job.worker), \(ByteBuffer(string: job.input)), 'queued', 0, \(job.maxAttempts),
-                    0, \(nowMs), \(nowMs), \(nowMs))
+                WITH inserted AS (
+                    INSERT INTO jobs (id, worker, input, status, attempts, max_attempts, fence, available_at,
+                        created_at, updated_at)
+                    VALUES (\(job.id), \(job.worker), \(ByteBuffer(string: job.input)), 'queued', 0,
+                        \(job.maxAttempts), 0, \(nowMs), \(nowMs), \(nowMs))
+                    RETURNING 1
+                )
+                SELECT pg_notify(\(PostgresJobNotifier.channel), \(self.origin)) FROM inserted
                 """,
                 logger: self.logger
             )
+            for try await _ in rows {}
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.uniqueViolation {
             throw ArcanosError.invalidRequest("a job with this id already exists")
         }
@@ -190,6 +198,7 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
         let availableAt = retryAfter.map { now.addingDuration($0).storedMilliseconds }
         return try await self.fencedUpdate(
             lease,
+            notifying: (retryAfter ?? .zero) <= .zero,
             set: """
                 status = 'queued', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
                 lease_expires_at = NULL, available_at = COALESCE(\(availableAt)::BIGINT, available_at),
@@ -283,13 +292,24 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
     }
 
     /// `UPDATE jobs SET <set> WHERE` the lease is still current: the one place fencing is enforced.
-    private func fencedUpdate(_ lease: JobLease, set: PostgresQuery) async throws -> JobWriteOutcome {
+    /// - Parameter notifying: the update makes the job claimable now: other replicas are told when it applies.
+    private func fencedUpdate(
+        _ lease: JobLease,
+        notifying: Bool = false,
+        set: PostgresQuery
+    ) async throws -> JobWriteOutcome {
         var query = set
         query.sql = "UPDATE jobs SET " + query.sql
         query.binds.append(lease.jobID)
         let idIndex = query.binds.count
         query.binds.append(lease.fence)
         query.sql += " WHERE id = $\(idIndex) AND status = 'running' AND fence = $\(query.binds.count) RETURNING 1"
+        if notifying {
+            query.binds.append(PostgresJobNotifier.channel)
+            query.binds.append(self.origin)
+            let count = query.binds.count
+            query.sql = "WITH updated AS (\(query.sql)) SELECT pg_notify($\(count - 1), $\(count)) FROM updated"
+        }
         let rows = try await self.database.query(query, logger: self.logger)
         for try await _ in rows { return .applied }
         return .fenced

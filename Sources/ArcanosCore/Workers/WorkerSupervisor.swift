@@ -505,6 +505,7 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 Task { await self.perform(action, workerID: workerID) }
             }
         }
+        var storeAway = false
         jobs: while !Task.isCancelled, !exit.isResolved {
             self.state.withLock {
                 $0.machine.workerReported(.claiming, slot: index, incarnation: incarnation, now: self.clock.now)
@@ -523,10 +524,23 @@ public final class WorkerSupervisor<C: Clock>: Service, WorkerPoolControlling wh
                 }
             } catch {
                 if Task.isCancelled { break jobs }
-                exit.resolve(.crashed("the job store could not be read"))
-                self.logger.error("job claim failed", metadata: ["worker.id": "\(workerID)", "error": "\(error)"])
-                return
+                // The store is away (a database outage), which is not this worker's fault: no restart, so
+                // that a long outage cannot trip the restart-storm guard. It stays idle and claims again after
+                // the poll interval, and so resumes by itself once the store answers.
+                if !storeAway {
+                    self.logger.warning(
+                        "job claim failed; waiting for the store",
+                        metadata: ["worker.id": "\(workerID)", "error": "\(error)"]
+                    )
+                }
+                storeAway = true
+                self.state.withLock {
+                    $0.machine.workerReported(.idle, slot: index, incarnation: incarnation, now: self.clock.now)
+                }
+                await self.signals.waitForWork(upTo: self.configuration.pollInterval, clock: self.clock)
+                continue
             }
+            storeAway = false
             guard let lease else {
                 self.state.withLock {
                     $0.machine.workerReported(.idle, slot: index, incarnation: incarnation, now: self.clock.now)

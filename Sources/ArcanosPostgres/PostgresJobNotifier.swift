@@ -1,0 +1,89 @@
+import ArcanosCore
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Fast pickup across replicas. Every statement of `PostgresJobStore` that makes a job claimable now (an
+/// enqueue, a release without delay) also runs `pg_notify` on `channel`, delivered when it commits; this
+/// service `LISTEN`s on a connection of its own (the pool has no `LISTEN`) and wakes this replica's idle workers
+/// (`JobQueueSignals.workAvailable()`) for each notification another replica sent. Its own are skipped: the
+/// process that wrote the job has already woken its workers.
+///
+/// Notifications sent while it is not listening are lost, so each (re)connection first signals work once:
+/// the claims that follow find whatever was missed. After the connection drops it reconnects with `reconnect`
+/// backoff; the workers' poll (`JOB_POLL_INTERVAL_MS`) remains the backstop meanwhile.
+public final class PostgresJobNotifier: Service, Sendable {
+    /// The channel of job notifications (per database); the payload is the sending store's `origin`.
+    static let channel = "arcanos_jobs"
+
+    private let database: PostgresDatabaseService
+    private let signals: JobQueueSignals
+    private let origin: String
+    private let catchUpWakeUps: Int
+    private let reconnect: Backoff
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - store: this replica's store: its own notifications are skipped.
+    ///   - catchUpWakeUps: how many idle workers each (re)connection wakes: the pool's size, so that a
+    ///     backlog missed meanwhile is taken by all of them.
+    ///   - reconnect: the wait before each reconnection, growing while they fail.
+    public init(
+        database: PostgresDatabaseService,
+        store: PostgresJobStore,
+        signals: JobQueueSignals,
+        catchUpWakeUps: Int,
+        reconnect: Backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5)),
+        logger: Logger
+    ) {
+        self.database = database
+        self.signals = signals
+        self.origin = store.origin
+        self.catchUpWakeUps = catchUpWakeUps
+        self.reconnect = reconnect
+        self.logger = logger
+    }
+
+    public func run() async {
+        await cancelWhenGracefulShutdown {
+            var failures = 0
+            while !Task.isCancelled {
+                let reason: String
+                do {
+                    try await self.listen { failures = 0 }
+                    reason = "the connection closed"
+                } catch {
+                    reason = PostgresDatabaseService.reason(error)
+                }
+                guard !Task.isCancelled else { return }
+                let wait = self.reconnect.delay(failures, random: .random(in: 0...1))
+                self.logger.warning(
+                    "job notifications interrupted; reconnecting",
+                    metadata: ["error": "\(reason)", "retry.ms": "\(wait.milliseconds)"]
+                )
+                failures += 1
+                try? await Task.sleep(for: wait)
+            }
+        }
+    }
+
+    /// One connection: listens until it drops (throws) or the task is cancelled (returns).
+    private func listen(connected: () -> Void) async throws {
+        let connection = try await self.database.connect(id: 1, logger: self.logger)
+        do {
+            try await connection.listen(on: Self.channel) { notifications in
+                connected()
+                self.logger.debug("listening for job notifications")
+                // The catch-up: whatever was notified while nobody listened.
+                self.signals.workAvailable(count: self.catchUpWakeUps)
+                for try await notification in notifications where notification.payload != self.origin {
+                    self.signals.workAvailable()
+                }
+            }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try? await connection.close()
+    }
+}

@@ -162,7 +162,9 @@ import Testing
         fake.streamChunkCount = 6
         fake.streamChunkDelay = .milliseconds(250)
         try await fake.withRunning { model in
-            try await withLiveServer(environment: self.environment(model)) { server in
+            // A first-token deadline well past the first chunk's 250 ms: this test is about passing chunks on.
+            let environment = self.environment(model, ["OPENAI_FIRST_TOKEN_TIMEOUT_MS": "2000"])
+            try await withLiveServer(environment: environment) { server in
                 let start = ContinuousClock.now
                 let stream = try await StreamedResponse.open(
                     server + "/v1/chat/completions",
@@ -198,7 +200,8 @@ import Testing
         // The cut comes once this client has the role chunk and both content chunks.
         fake.holdCut()
         try await fake.withRunning { model in
-            try await withLiveServer(environment: self.environment(model)) { server in
+            try await withLiveServer(environment: self.environment(model, ["OPENAI_FIRST_TOKEN_TIMEOUT_MS": "2000"])) {
+                server in
                 let stream = try await StreamedResponse.open(
                     server + "/v1/chat/completions",
                     json: Self.chat("primary", stream: true)

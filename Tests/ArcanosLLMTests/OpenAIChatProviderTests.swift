@@ -69,8 +69,9 @@ import Testing
         }
         #expect(failure?.kind == .timeout)
         #expect(elapsed >= .milliseconds(300))
-        // An upper bound far below the hour the fake would hold the request, with room for a loaded machine.
-        #expect(elapsed < .seconds(3))
+        // An upper bound far below the hour the fake would hold the request, with room for a loaded machine
+        // (3 s was reached once with eight builders at work).
+        #expect(elapsed < .seconds(10))
     }
 
     @Test func anUnreachableServerIsAConnectionFailure() async throws {

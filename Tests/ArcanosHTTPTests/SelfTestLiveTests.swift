@@ -75,7 +75,8 @@ import Testing
                     $0.status == .fail
                 }
                 let failedAfter = started.duration(to: .now)
-                #expect(failedAfter <= interval * 2, "failed after \(failedAfter)")
+                // The first run starts within 1.1 intervals; its three probes take a moment more on a loaded machine.
+                #expect(failedAfter <= interval * 2 + .seconds(1), "failed after \(failedAfter)")
                 #expect(failed.triggeredBy == .interval)
                 #expect(failed.results.allSatisfy { $0.statusCode == 503 && $0.message.hasPrefix("degraded answer") })
                 var state = try self.readJSON(statePath)

@@ -327,8 +327,11 @@ public struct WorkerPoolStateMachine<Instant: InstantProtocol>: Sendable where I
         return self.slots[index].job?.lease
     }
 
-    /// The store answered the worker's heartbeat for `lease` (nil: it did not answer, which is no sign of life;
-    /// a lasting silence reads as a hang).
+    /// The worker's heartbeat for `lease` came back: the store's answer, or nil when the store failed it (a
+    /// database outage). Either is a sign of life: a worker is hung when its heartbeats stop coming back at
+    /// all (a stalled process or store call, which no answer ends), not when the store it reports to is away;
+    /// a store outage must not restart healthy workers. Their leases still run out, so a job another replica
+    /// takes over meanwhile is fenced here.
     public mutating func heartbeatAnswered(
         _ outcome: JobWriteOutcome?,
         for lease: JobLease,
@@ -337,7 +340,7 @@ public struct WorkerPoolStateMachine<Instant: InstantProtocol>: Sendable where I
         now: Instant
     ) -> HeartbeatAction {
         switch outcome {
-        case .applied?:
+        case .applied?, nil:
             if self.isCurrent(slot: index, incarnation: incarnation), self.slots[index].phase.isAlive {
                 self.slots[index].lastHeartbeat = now
             }
@@ -345,8 +348,6 @@ public struct WorkerPoolStateMachine<Instant: InstantProtocol>: Sendable where I
         case .fenced?:
             guard self.takeJob(slot: index, incarnation: incarnation, fence: lease.fence) != nil else { return .none }
             return .leaseLost(lease)
-        case nil:
-            return .none
         }
     }
 

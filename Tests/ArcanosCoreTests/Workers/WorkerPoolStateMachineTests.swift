@@ -262,14 +262,17 @@ import Testing
             now: self.start + .seconds(1)
         )
         #expect(renewed == .none && machine.slots[0].lastHeartbeat == self.start + .seconds(1))
-        let silent = machine.heartbeatAnswered(
+        let storeAway = machine.heartbeatAnswered(
             nil,
             for: lease,
             slot: 0,
             incarnation: incarnation,
             now: self.start + .seconds(2)
         )
-        #expect(silent == .none && machine.slots[0].lastHeartbeat == self.start + .seconds(1), "no answer, no beat")
+        #expect(
+            storeAway == .none && machine.slots[0].lastHeartbeat == self.start + .seconds(2),
+            "a heartbeat the store failed is still the worker's sign of life"
+        )
         // A fenced answer for an older lease leaves the current job alone.
         let stale = machine.heartbeatAnswered(
             .fenced,

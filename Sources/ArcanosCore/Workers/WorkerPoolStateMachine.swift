@@ -190,7 +190,10 @@ public struct WorkerPoolStateMachine<Instant: InstantProtocol>: Sendable where I
                 let reason = self.detector.verdict(
                     deadline: slot.job?.deadline,
                     lastHeartbeat: slot.lastHeartbeat,
-                    idle: slot.phase == .idle,
+                    // Heartbeats come only while a job's lease is held. Without one (waiting, claiming, writing
+                    // an outcome) the worker is in a store call the store's own deadline bounds: a store that is
+                    // away must not read as hung workers.
+                    idle: slot.phase == .idle || slot.job == nil,
                     now: now
                 )
             else { continue }

@@ -99,6 +99,9 @@ public func buildApplication(
     )
     let leadership = Leadership()
     let singletons: SingletonGate = clusterStore == nil ? .alone : .cluster(leadership)
+    let membership = clusterStore.map {
+        ClusterMembership(store: $0, replicaID: replica.id, replicaTimeout: configuration.database.replicaTimeout)
+    }
     // One gate for every gated route and the token route.
     let confirmation = ConfirmationService(configuration: configuration.confirmation.gate, store: sharedState)
     // The one writer of systemState.json, mirroring the shared record.
@@ -153,9 +156,7 @@ public func buildApplication(
         },
         errorRate: workers.errorRate,
         record: record,
-        cluster: clusterStore.map {
-            .init(store: $0, replicaID: replica.id, timeout: configuration.database.replicaTimeout)
-        }
+        cluster: membership
     )
     let heal = HealService(
         configuration: .init(
@@ -179,9 +180,7 @@ public func buildApplication(
         // Every heal, plan-only and watchdog ones too, counted in arcanos_heals_total{source, outcome}.
         audit: MeteredAuditLog(healAudit, metrics: metrics.metrics),
         logger: logger,
-        cluster: clusterStore.map {
-            .init(store: $0, replicaID: replica.id, replicaTimeout: configuration.database.replicaTimeout)
-        }
+        cluster: membership
     )
     let cluster = clusterStore.map { store in
         ClusterService(

@@ -67,19 +67,6 @@ public final class HealService: Sendable {
         var replicas: [ReplicaRestartOutcome]? = nil
     }
 
-    /// In a cluster: where restarts are coordinated, this replica's id, and when a silent replica is dead.
-    public struct ClusterMembership: Sendable {
-        public var store: any ClusterStore
-        public var replicaID: String
-        public var replicaTimeout: Duration
-
-        public init(store: any ClusterStore, replicaID: String, replicaTimeout: Duration) {
-            self.store = store
-            self.replicaID = replicaID
-            self.replicaTimeout = replicaTimeout
-        }
-    }
-
     public let configuration: Configuration
     private let status: WorkerStatusService
     private let planner: RecoveryPlanner

@@ -49,21 +49,8 @@ public final class WorkerStatusService: Sendable {
         }
     }
 
-    /// Where this replica sees the others: the cluster store, its own id, and when a silent one is dead.
-    public struct ClusterView: Sendable {
-        public var store: any ClusterStore
-        public var replicaID: String
-        public var timeout: Duration
-
-        public init(store: any ClusterStore, replicaID: String, timeout: Duration) {
-            self.store = store
-            self.replicaID = replicaID
-            self.timeout = timeout
-        }
-    }
-
     public let configuration: Configuration
-    private let cluster: ClusterView?
+    private let cluster: ClusterMembership?
     private let inventory: WorkerInventory?
     private let pool: (any WorkerPoolControlling)?
     private let jobStore: (any JobStore)?
@@ -81,7 +68,7 @@ public final class WorkerStatusService: Sendable {
         selfTest: (@Sendable (Date) async -> SelfTestStatus)? = nil,
         errorRate: ErrorRateMonitor? = nil,
         record: SharedRecord?,
-        cluster: ClusterView? = nil
+        cluster: ClusterMembership? = nil
     ) {
         self.cluster = cluster
         self.configuration = configuration
@@ -150,7 +137,7 @@ public final class WorkerStatusService: Sendable {
         )
         let known = await replicas
         let alive = known.map { replicas in
-            replicas.map { ($0, $0.isAlive(now: now, timeout: self.cluster!.timeout)) }
+            replicas.map { ($0, $0.isAlive(now: now, timeout: self.cluster!.replicaTimeout)) }
         }
         if let alive {
             signals.deadReplicas = alive.filter { !$0.1 }.map(\.0.id)

@@ -27,9 +27,24 @@ public func buildApplication(
         eventLoopGroupProvider: .singleton,
         configuration: OpenAIChatProvider.httpClientConfiguration(maximumConnections: model.maxConnections)
     )
-    // One limit on model calls in flight and one prober, shared by every client built below.
+    let stores = try ServerStores(configuration: configuration, logger: logger)
+    let replica = ReplicaRecord(
+        id: ReplicaRecord.newID(),
+        address: "\(configuration.server.host):\(configuration.server.port)",
+        startedAt: Date(),
+        lastSeenAt: Date()
+    )
+    // One limit on model calls in flight and one prober, shared by every client built below; in a cluster,
+    // their breakers are the cluster's.
     let limiter = AdmissionLimiter(configuration: .init(limit: model.maxInFlight), metrics: metrics.metrics)
     let prober = ModelProber()
+    let sharedBreakers = stores.postgres.map {
+        SharedBreakers(
+            configuration: .init(replicaID: replica.id, probeLease: model.timeout),
+            store: $0.cluster,
+            logger: logger
+        )
+    }
     let provider: (any LLMProvider)? =
         overrides.modelProvider
         ?? model.apiKey.map { apiKey in
@@ -53,7 +68,8 @@ public func buildApplication(
             logger: logger,
             metrics: metrics.metrics,
             limiter: limiter,
-            prober: prober
+            prober: prober,
+            shared: sharedBreakers
         )
     }
     let client = makeClient(model.model)
@@ -70,33 +86,17 @@ public func buildApplication(
     )
     let workers = try WorkerPoolParts(
         configuration: configuration,
+        stores: stores,
         client: client,
         makeClient: makeClient,
         logger: logger,
         metrics: metrics.metrics
     )
     metrics.addSampler(workers.metricsSampler)
-    // Challenges, tokens, rate limits and the shared record live beside the jobs: in PostgreSQL, shared by
-    // the replicas, or in arcanos.sqlite, shared by the processes on the file.
-    let sharedState: any SharedStateStore =
-        switch workers.storage {
-        case .postgres(let database): PostgresSharedStateStore(database: database, logger: logger)
-        case .sqlite(let store): try SQLiteSharedStateStore(sharingDatabaseOf: store)
-        }
     // With a shared database the replicas form a cluster: one of them at a time does each singleton job, and
     // a heal restarts every replica's pool.
-    let clusterStore: PostgresClusterStore? =
-        if case .postgres(let database) = workers.storage {
-            PostgresClusterStore(database: database, logger: logger)
-        } else {
-            nil
-        }
-    let replica = ReplicaRecord(
-        id: ReplicaRecord.newID(),
-        address: "\(configuration.server.host):\(configuration.server.port)",
-        startedAt: Date(),
-        lastSeenAt: Date()
-    )
+    let clusterStore = stores.postgres?.cluster
+    let sharedState = stores.sharedState
     let leadership = Leadership()
     let singletons: SingletonGate = clusterStore == nil ? .alone : .cluster(leadership)
     let membership = clusterStore.map {
@@ -126,13 +126,8 @@ public func buildApplication(
         logger: logger,
         metrics: metrics.metrics
     )
-    // Auto-heal (docs/auto-heal.md). The audit lives beside the jobs: in PostgreSQL, shared by the replicas,
-    // or in arcanos.sqlite on the job store's connection pool; the table's migrations are named apart.
-    let healAudit: any AuditLog =
-        switch workers.storage {
-        case .postgres(let database): PostgresHealAuditLog(database: database, logger: logger)
-        case .sqlite(let store): try SQLiteHealAuditLog(sharingDatabaseOf: store)
-        }
+    // Auto-heal (docs/auto-heal.md).
+    let healAudit = stores.audit
     let workerStatus = WorkerStatusService(
         configuration: .init(
             workersDirectory: configuration.workers.directory,
@@ -144,7 +139,7 @@ public func buildApplication(
         ),
         inventory: workers.inventory,
         pool: workers.supervisor,
-        jobStore: workers.store,
+        jobStore: stores.jobs,
         askService: askService,
         selfTest: { now in
             let signals = await selfTest.signals(now: now)
@@ -216,9 +211,10 @@ public func buildApplication(
     // PostgreSQL first: the pool and the retention sweep wait for its migrations; then its job notifications
     // and the cluster's heartbeats.
     var databaseServices: [any Service] = []
-    if case .postgres(let database) = workers.storage { databaseServices.append(database) }
+    if let postgres = stores.postgres { databaseServices.append(postgres.database) }
     if let notifier = workers.notifier { databaseServices.append(notifier) }
     if let cluster { databaseServices.append(cluster) }
+    if let sharedBreakers { databaseServices.append(sharedBreakers) }
     let application = buildHTTPApplication(
         router: router,
         configuration: dependencies.configuration,
@@ -229,7 +225,7 @@ public func buildApplication(
             prober,
             workers.supervisor,
             JobRetentionService(
-                store: workers.store,
+                store: stores.jobs,
                 retention: configuration.workers.jobRetention,
                 clock: ContinuousClock(),
                 logger: logger,

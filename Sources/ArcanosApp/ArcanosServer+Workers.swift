@@ -1,7 +1,6 @@
 import ArcanosCore
 import ArcanosHTTP
 import ArcanosPostgres
-import ArcanosStore
 import Foundation
 import Logging
 
@@ -9,8 +8,6 @@ import Logging
 /// `arcanos.sqlite` in `ARCANOS_DATA_DIR`), the inventory, the supervised pool and the dispatcher the routes use.
 public struct WorkerPoolParts: Sendable {
     public let store: any JobStore & ReadinessReporting
-    /// Where the jobs are, and the heal audit beside them.
-    let storage: Storage
     public let inventory: WorkerInventory
     public let supervisor: WorkerSupervisor<ContinuousClock>
     public let dispatcher: WorkerDispatcher
@@ -24,6 +21,7 @@ public struct WorkerPoolParts: Sendable {
     ///   - makeClient: a client over the same provider for another model.
     init(
         configuration: AppConfiguration,
+        stores: ServerStores,
         client: ResilientLLMClient,
         makeClient: @escaping @Sendable (String) -> ResilientLLMClient,
         logger: Logger,
@@ -31,35 +29,16 @@ public struct WorkerPoolParts: Sendable {
     ) throws {
         let pool = configuration.workers.pool
         let signals = JobQueueSignals()
-        if let url = configuration.database.url {
-            // Migrated when its service starts (the jobs and the heal audit, which lives beside them); the
-            // stores' first queries wait for that.
-            let database = try PostgresDatabaseService(
-                url: url,
-                source: "DATABASE_URL",
-                poolSize: configuration.database.poolSize,
-                migrations: PostgresJobStore.migrations + PostgresHealAuditLog.migrations
-                    + PostgresSharedStateStore.migrations + PostgresClusterStore.migrations,
-                logger: logger
-            )
-            let store = PostgresJobStore(database: database, logger: logger)
-            self.storage = .postgres(database)
-            self.store = store
-            self.notifier =
-                pool.enabled
+        self.store = stores.jobs
+        self.notifier = stores.postgres.flatMap { postgres in
+            pool.enabled
                 ? PostgresJobNotifier(
-                    database: database,
-                    store: store,
+                    database: postgres.database,
+                    store: postgres.jobs,
                     signals: signals,
                     catchUpWakeUps: pool.workerCount,
                     logger: logger
                 ) : nil
-        } else {
-            // Opening migrates the schema before any service starts, so the pool never sees an old one.
-            let store = try SQLiteJobStore(path: configuration.server.sqlitePath)
-            self.storage = .sqlite(store)
-            self.store = store
-            self.notifier = nil
         }
         self.inventory = WorkerInventory(directory: configuration.workers.directory)
         let executor = ModuleTaskExecutor(
@@ -102,14 +81,6 @@ public struct WorkerPoolParts: Sendable {
         )
     }
 
-    /// Chosen by `DATABASE_URL`.
-    enum Storage: Sendable {
-        /// `arcanos.sqlite` in the data directory: the heal audit shares the job store's connection pool.
-        case sqlite(SQLiteJobStore)
-        /// A service, started before the pool.
-        case postgres(PostgresDatabaseService)
-    }
-
     /// What `/metrics` reads at each scrape: pool size, the supervisor's restart, hang and storm counts, and
     /// the queue.
     var metricsSampler: PrometheusExporter.Sampler {
@@ -132,11 +103,4 @@ public struct WorkerPoolParts: Sendable {
 
     /// `/ready`: the job store answers and the pool has started (or is disabled on purpose).
     var readiness: [any ReadinessReporting] { [self.store, WorkerPoolReadiness(pool: self.supervisor)] }
-}
-
-extension AppConfiguration.Server {
-    /// `arcanos.sqlite` in the data directory: where the jobs and the heal audit are without `DATABASE_URL`.
-    var sqlitePath: String {
-        URL(fileURLWithPath: self.dataDirectory).appendingPathComponent(SQLiteJobStore.fileName).path
-    }
 }

@@ -7,8 +7,8 @@ import PostgresNIO
 /// conditional upsert, so of replicas asking at once exactly one gets it, and a holder's renewal is refused
 /// once another took the expired lease over (River's leader table, renewed only by its holder).
 public final class PostgresClusterStore: ClusterStore {
-    private let database: PostgresDatabaseService
-    private let logger: Logger
+    let database: PostgresDatabaseService
+    let logger: Logger
 
     public init(database: PostgresDatabaseService, logger: Logger) {
         self.database = database
@@ -55,7 +55,24 @@ public final class PostgresClusterStore: ClusterStore {
                 )
                 """,
             ]
-        )
+        ),
+        .init(
+            version: 2,
+            name: "cluster-breakers",
+            statements: [
+                // One row per model: its shared breaker (open_until NULL: closed) and its probe lease.
+                """
+                CREATE TABLE cluster_breakers (
+                    model TEXT PRIMARY KEY,
+                    open_until BIGINT,
+                    failed_probes INTEGER NOT NULL,
+                    changed_by TEXT NOT NULL,
+                    probe_holder TEXT,
+                    probe_until BIGINT
+                )
+                """
+            ]
+        ),
     ]
 
     public func heartbeat(_ replica: ReplicaRecord, now: Date) async throws {
@@ -107,13 +124,13 @@ public final class PostgresClusterStore: ClusterStore {
         return false
     }
 
-    private static let encoder: JSONEncoder = {
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .millisecondsSince1970
         return encoder
     }()
 
-    private static let decoder: JSONDecoder = {
+    static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .millisecondsSince1970
         return decoder

@@ -140,4 +140,48 @@ import Testing
         breaker.recordFailure(now: self.start + .seconds(20))
         #expect(breaker.decide(now: self.start + .seconds(30)) == .allowProbe)
     }
+
+    // MARK: Another replica's breaker
+
+    @Test func adoptsAnotherReplicasOpeningAndItsProbeCount() {
+        var breaker = Breaker(configuration: .init(failureThreshold: 5, openDuration: .seconds(1), jitter: 0))
+        breaker.adoptOpen(until: self.start + .seconds(8), failedProbes: 3)
+        #expect(breaker.phase == .open && breaker.openings == 1)
+        #expect(breaker.decide(now: self.start + .seconds(2)) == .reject(retryAfter: .seconds(6)))
+        #expect(breaker.decide(now: self.start + .seconds(8)) == .allowProbe)
+        // This replica's probe fails: the next open time grows from the cluster's count (1 s · 2^4).
+        breaker.recordFailure(now: self.start + .seconds(8))
+        #expect(breaker.rejection(now: self.start + .seconds(8)) == .seconds(16))
+    }
+
+    @Test func aProbeOfItsOwnStillOutIsNotOverruled() {
+        var breaker = Breaker(configuration: .init(failureThreshold: 1, openDuration: .seconds(1)))
+        breaker.recordFailure(now: self.start)
+        #expect(breaker.decide(now: self.start + .seconds(1)) == .allowProbe)
+        breaker.adoptOpen(until: self.start + .seconds(30), failedProbes: 0)
+        #expect(breaker.state == .halfOpen(probeInFlight: true))
+        breaker.recordSuccess()
+        #expect(breaker.phase == .closed)
+    }
+
+    @Test func adoptsAnotherReplicasClosing() {
+        var breaker = Breaker(configuration: .init(failureThreshold: 1, openDuration: .seconds(30)))
+        breaker.recordFailure(now: self.start)
+        breaker.adoptClosed()
+        #expect(breaker.decide(now: self.start) == .allow)
+        #expect(breaker.failedProbes == 0)
+    }
+
+    @Test func aDeferredProbeWaitsWithoutCountingAFailure() {
+        var breaker = Breaker(configuration: .init(failureThreshold: 1, openDuration: .seconds(1), jitter: 0))
+        breaker.recordFailure(now: self.start)
+        #expect(breaker.decide(now: self.start + .seconds(1)) == .allowProbe)
+        breaker.deferProbe(until: self.start + .seconds(16))
+        #expect(breaker.decide(now: self.start + .seconds(2)) == .reject(retryAfter: .seconds(14)))
+        #expect(breaker.failedProbes == 0 && breaker.openings == 1)
+        // Deferring is only for a probe handed out: a closed breaker stays closed.
+        var closed = Breaker()
+        closed.deferProbe(until: self.start + .seconds(16))
+        #expect(closed.phase == .closed)
+    }
 }

@@ -132,6 +132,62 @@ struct ClusterLiveTests {
         for replica in replicas { await replica.stop() }
     }
 
+    @Test func aBreakerOpenedOnOneReplicaHoldsOnEveryReplicaAndOneProbeClosesItEverywhere() async throws {
+        let fake = FakeOpenAIServer(mode: .error500)
+        try await fake.withRunning { model in
+            try await PostgresTestDatabase.withFreshDatabase { databaseURL in
+                var environment = Self.environment(databaseURL, model: model)
+                environment["SELF_TEST_INTERVAL_MS"] = "0"
+                environment["OPENAI_BREAKER_THRESHOLD"] = "1"
+                environment["OPENAI_MAX_ATTEMPTS"] = "1"
+                environment["OPENAI_BREAKER_OPEN_MS"] = "3000"
+                try await Self.breakersAreShared(environment: environment, fake: fake)
+            }
+        }
+    }
+
+    static func breakerPhase(_ replica: Replica) -> CircuitBreakerStateMachine<ContinuousClock.Instant>.Phase? {
+        replica.server.askService.client.report().models.first?.breaker
+    }
+
+    static func breakersAreShared(environment: [String: String], fake: FakeOpenAIServer) async throws {
+        var started: [Replica] = []
+        for _ in 0..<3 { started.append(try await Replica(environment: environment)) }
+        let replicas = started
+        let (a, others) = (replicas[0], Array(replicas[1...]))
+        do {
+            // A's model call fails and A's breaker opens (threshold 1).
+            let failed = try await post(a.url + "/ask", json: #"{"prompt":"hello"}"#)
+            #expect(failed.headers["x-arcanos-degraded-reason"] == "server_error", "\(failed.headers)")
+            #expect(Self.breakerPhase(a) == .open)
+            let opened = ContinuousClock.now
+            let calls = fake.requestCount
+            try await Condition.wait("B and C honour A's open breaker", within: .seconds(1), every: .milliseconds(5)) {
+                others.allSatisfy { Self.breakerPhase($0) == .open }
+            }
+            #expect(opened.duration(to: .now) < .seconds(1))
+            for replica in others {
+                let answer = try await post(replica.url + "/ask", json: #"{"prompt":"hello"}"#)
+                #expect(answer.headers["x-arcanos-degraded-reason"] == "circuit_open", "\(answer.headers)")
+            }
+            #expect(fake.requestCount == calls, "B and C answered degraded without calling the model")
+
+            // The model returns: when the open time is up, one replica's probe closes the breaker everywhere.
+            fake.mode = .ok
+            let before = fake.requestCount
+            try await Condition.wait("every breaker closes", within: .seconds(10), every: .milliseconds(20)) {
+                replicas.allSatisfy { Self.breakerPhase($0) == .closed }
+            }
+            #expect(fake.requestCount - before == 1, "one probe in the cluster: \(fake.requestCount - before)")
+            let answer = try await post(others[0].url + "/ask", json: #"{"prompt":"hello"}"#)
+            #expect(answer.status == 200 && answer.headers["x-arcanos-degraded-reason"] == nil, "\(answer.headers)")
+        } catch {
+            for replica in replicas { await replica.kill() }
+            throw error
+        }
+        for replica in replicas { await replica.stop() }
+    }
+
     /// The pool's `runtime.startedAt` as the replica itself reports it.
     static func poolStartedAt(_ replica: Replica) async throws -> String? {
         try await get(replica.url + "/workers/status?view=detail").json[path: "arcanosWorkers.runtime.startedAt"]

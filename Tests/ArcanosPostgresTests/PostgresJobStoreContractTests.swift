@@ -162,6 +162,18 @@ struct PostgresClusterStoreContractTests {
     }
 }
 
+@Suite(.enabled(if: PostgresTestDatabase.shouldRun, Comment(rawValue: PostgresTestDatabase.skipMessage)))
+struct PostgresSharedBreakerStoreContractTests {
+    @Test(.timeLimit(.minutes(1)), arguments: SharedBreakerStoreContract.Case.allCases)
+    func postgresStoreKeepsTheContract(_ check: SharedBreakerStoreContract.Case) async throws {
+        try await PostgresTestDatabase.withFreshSchemaDatabase(migrations: PostgresClusterStore.migrations) {
+            database in
+            try await SharedBreakerStoreContract { PostgresClusterStore(database: database, logger: quietLogger) }
+                .run(check)
+        }
+    }
+}
+
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
 @Suite(.enabled(if: PostgresTestDatabase.shouldRun, Comment(rawValue: PostgresTestDatabase.skipMessage)))

@@ -138,6 +138,31 @@ public struct CircuitBreakerStateMachine<Instant: InstantProtocol>: Sendable whe
         }
     }
 
+    // MARK: Another replica's breaker for the same model (docs/cluster.md, "Shared breakers")
+
+    /// Another replica's breaker opened until `until` after `failedProbes` failed probes: this one rejects until
+    /// then too, and its next open time grows from there. A probe of this replica's own still out is left to
+    /// decide.
+    public mutating func adoptOpen(until: Instant, failedProbes: Int) {
+        if case .halfOpen(probeInFlight: true) = self.state { return }
+        if case .open = self.state {} else { self.openings += 1 }
+        self.state = .open(until: until)
+        self.failedProbes = max(self.failedProbes, failedProbes)
+    }
+
+    /// Another replica's probe answered: the model is back.
+    public mutating func adoptClosed() {
+        if case .closed = self.state { return }
+        self.recordSuccess()
+    }
+
+    /// The half-open probe this breaker handed out is another replica's to send: wait until `until` (the
+    /// longest that probe may take) without counting a failure; that replica's outcome arrives before then.
+    public mutating func deferProbe(until: Instant) {
+        guard case .halfOpen = self.state else { return }
+        self.state = .open(until: until)
+    }
+
     private mutating func open(now: Instant, jitter: Double) {
         let duration = self.configuration.open.delay(self.failedProbes, random: jitter)
         self.state = .open(until: now.advanced(by: duration))

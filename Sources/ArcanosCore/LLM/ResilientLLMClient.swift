@@ -56,18 +56,22 @@ public final class ResilientLLMClient: Sendable {
     private let models: Mutex<[String: ModelState]>
     private let limiter: AdmissionLimiter?
     private let prober: ModelProber?
+    private let shared: SharedBreakers?
 
     /// - Parameters:
     ///   - provider: nil when no model is configured (no API key): every call fails `not_configured`.
     ///   - limiter: the process-wide limit on calls in flight, shared by every client; nil for none.
     ///   - prober: probes this client's open breakers; the client registers itself with it.
+    ///   - shared: the cluster's breakers: this client publishes its breakers' openings and closings there,
+    ///     adopts the other replicas', and sends a half-open probe only under the model's probe lease.
     public init(
         provider: (any LLMProvider)?,
         configuration: Configuration,
         logger: Logger,
         metrics: ArcanosMetrics = .disabled,
         limiter: AdmissionLimiter? = nil,
-        prober: ModelProber? = nil
+        prober: ModelProber? = nil,
+        shared: SharedBreakers? = nil
     ) {
         self.provider = provider
         self.configuration = configuration
@@ -75,6 +79,7 @@ public final class ResilientLLMClient: Sendable {
         self.metrics = metrics
         self.limiter = limiter
         self.prober = prober
+        self.shared = shared
         self.models = Mutex(
             Dictionary(
                 uniqueKeysWithValues: configuration.models.map {
@@ -87,6 +92,7 @@ public final class ResilientLLMClient: Sendable {
             metrics.recordBreakerState(model: model, phase: .closed)
         }
         prober?.register(self)
+        shared?.register(self)
     }
 
     public var isConfigured: Bool { self.provider != nil && !self.configuration.models.isEmpty }
@@ -157,8 +163,14 @@ public final class ResilientLLMClient: Sendable {
                     return (decision, before, models[model]!.breaker.phase)
                 }
                 if before != after { self.metrics.recordBreakerTransition(model: model, to: after) }
+                var rejection: Duration?
                 if case .reject(let retryAfter) = decision {
-                    let open = LLMFailure(.circuitOpen, retryAfter: retryAfter)
+                    rejection = retryAfter
+                } else if decision == .allowProbe, let wait = await self.probeElsewhere(model: model) {
+                    rejection = wait
+                }
+                if let rejection {
+                    let open = LLMFailure(.circuitOpen, retryAfter: rejection)
                     if lastFailure == nil || lastFailure?.kind == .circuitOpen { lastFailure = open }
                     continue chain
                 }
@@ -262,6 +274,7 @@ public final class ResilientLLMClient: Sendable {
         await withDiscardingTaskGroup { group in
             for model in due {
                 group.addTask {
+                    guard await self.probeElsewhere(model: model) == nil else { return }
                     var request = Self.probeRequest
                     request.model = model
                     do {
@@ -282,6 +295,51 @@ public final class ResilientLLMClient: Sendable {
                 }
             }
         }
+    }
+
+    // MARK: The cluster's breakers
+
+    /// Called with a half-open probe in hand: nil when this replica may send it; otherwise the probe is another
+    /// replica's, this breaker waits for its outcome (reopened for the probe lease, no failure counted), and the
+    /// wait is returned.
+    private func probeElsewhere(model: String) async -> Duration? {
+        guard let shared, !(await shared.mayProbe(model: model)) else { return nil }
+        let wait = shared.configuration.probeLease
+        let until = ContinuousClock.now + wait
+        let changed = self.models.withLock { models -> Bool in
+            let before = models[model]?.breaker.phase
+            models[model]?.breaker.deferProbe(until: until)
+            return before != models[model]?.breaker.phase
+        }
+        if changed { self.metrics.recordBreakerTransition(model: model, to: .open) }
+        self.prober?.wake()
+        return wait
+    }
+
+    /// Another replica's breaker for one of this client's models opened or closed: this one follows.
+    func adopt(_ state: SharedBreakerState) {
+        let now = ContinuousClock.now
+        let phases = self.models.withLock { models -> (Breaker.Phase, Breaker.Phase)? in
+            guard var modelState = models[state.model] else { return nil }
+            let before = modelState.breaker.phase
+            if let openUntil = state.openUntil {
+                let until = now.advanced(by: .seconds(openUntil.timeIntervalSinceNow))
+                modelState.breaker.adoptOpen(until: until, failedProbes: state.failedProbes)
+            } else {
+                modelState.breaker.adoptClosed()
+            }
+            models[state.model] = modelState
+            return (before, modelState.breaker.phase)
+        }
+        guard let (before, after) = phases, before != after else { return }
+        let metadata: Logger.Metadata = ["llm.model": "\(state.model)", "cluster.replica": "\(state.replicaID)"]
+        if after == .open {
+            self.logger.warning("model circuit opened by another replica", metadata: metadata)
+            self.prober?.wake()
+        } else {
+            self.logger.notice("model circuit closed by another replica", metadata: metadata)
+        }
+        self.metrics.recordBreakerTransition(model: state.model, to: after)
     }
 
     public func report(now: ContinuousClock.Instant = .now) -> LLMClientReport {
@@ -321,8 +379,8 @@ public final class ResilientLLMClient: Sendable {
 
     func record(model: String, outcome: Outcome) {
         let now = ContinuousClock.now
-        let (before, after) =
-            self.models.withLock { models -> (Breaker.Phase, Breaker.Phase)? in
+        let (before, after, breaker) =
+            self.models.withLock { models -> (Breaker.Phase, Breaker.Phase, Breaker)? in
                 guard var state = models[model] else { return nil }
                 let before = state.breaker.phase
                 switch outcome {
@@ -352,13 +410,20 @@ public final class ResilientLLMClient: Sendable {
                     state.breaker.recordNeutral()
                 }
                 models[model] = state
-                return (before, state.breaker.phase)
-            } ?? (.closed, .closed)
-        // Transitions are rare and matter to operators; single calls are logged at their call site.
-        if before != .open, after == .open {
+                return (before, state.breaker.phase, state.breaker)
+            } ?? (.closed, .closed, nil)
+        // Transitions are rare and matter to operators; single calls are logged at their call site. This
+        // replica's own ones are the cluster's news.
+        if before != .open, after == .open, let breaker, case .open(let until) = breaker.state {
             self.logger.warning("model circuit opened", metadata: ["llm.model": "\(model)"])
+            self.shared?.publish(
+                model: model,
+                openUntil: Date(timeIntervalSinceNow: now.duration(to: until).seconds),
+                failedProbes: breaker.failedProbes
+            )
         } else if before != .closed, after == .closed {
             self.logger.notice("model circuit closed", metadata: ["llm.model": "\(model)"])
+            self.shared?.publish(model: model, openUntil: nil, failedProbes: 0)
         }
         // Opened, re-opened, or a probe slot freed: the prober's next probe time may have moved.
         if after != .closed { self.prober?.wake() }

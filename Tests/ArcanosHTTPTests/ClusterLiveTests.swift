@@ -226,6 +226,7 @@ struct ClusterLiveTests {
             #expect(heal.json[path: "execution.verified"] as? Bool == true, "\(heal.body)")
             let parts = try #require(heal.json[path: "execution.replicas"] as? [[String: Any]], "\(heal.body)")
             #expect(parts.count == 3, "every replica restarted its pool: \(parts)")
+            #expect(parts.allSatisfy { $0["verifyMs"] is String }, "each replica's verification is timed: \(parts)")
             for (index, replica) in replicas.enumerated() {
                 let after = try await Self.poolStartedAt(replica)
                 #expect(after != nil && after != before[index], "replica \(index)'s pool restarted")

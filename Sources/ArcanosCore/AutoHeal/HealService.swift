@@ -405,7 +405,9 @@ public final class HealService: Sendable {
             summary: own.restart,
             verification: verification,
             restartMs: Self.milliseconds(start, ContinuousClock.now),
-            verifyMs: "0",
+            // The replicas verified side by side: the cluster's verification took as long as the slowest.
+            verifyMs: outcomes.compactMap { $0.verifyMs.flatMap(Double.init) }.max().map { String(format: "%.1f", $0) }
+                ?? "0.0",
             replicas: outcomes.sorted { $0.replicaID < $1.replicaID }
         )
         return (outcome, joined)
@@ -437,7 +439,8 @@ public final class HealService: Sendable {
         let result = ReplicaRestartOutcome(
             replicaID: cluster.replicaID,
             restart: outcome.summary,
-            verification: outcome.verification
+            verification: outcome.verification,
+            verifyMs: outcome.verifyMs
         )
         do {
             try await cluster.store.recordRestartOutcome(result, restartID: restart.id)

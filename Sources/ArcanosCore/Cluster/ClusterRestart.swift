@@ -28,10 +28,13 @@ public struct ReplicaRestartOutcome: Sendable, Hashable, Codable {
     public var replicaID: String
     public var restart: HealRestart
     public var verification: HealVerification
+    /// How long this replica's verification took, in milliseconds (`"12.5"`, as the heal's own `verifyMs`).
+    public var verifyMs: String?
 
-    public init(replicaID: String, restart: HealRestart, verification: HealVerification) {
+    public init(replicaID: String, restart: HealRestart, verification: HealVerification, verifyMs: String? = nil) {
         self.replicaID = replicaID
         self.restart = restart
         self.verification = verification
+        self.verifyMs = verifyMs
     }
 }

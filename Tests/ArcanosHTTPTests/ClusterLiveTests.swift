@@ -12,49 +12,30 @@ import Testing
     .timeLimit(.minutes(2))
 )
 struct ClusterLiveTests {
-    /// One replica, started and stopped by the test: `stop()` shuts it down gracefully, `kill()` cancels it
-    /// outright, leaving its leases to run out as a crashed process's would.
-    final class Replica: Sendable {
-        let url: String
-        let server: ArcanosServer
-        private let group: ServiceGroup
-        private let task: Task<Void, any Error>
+    typealias Replica = LiveServer
 
-        init(environment: [String: String]) async throws {
-            var configuration = try configuration(environment: environment)
-            configuration.server.port = 0
-            configuration.server.dataDirectory = makeTemporaryDirectory()
-            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-            let server = try buildApplication(configuration: configuration, logger: quietLogger) {
-                continuation.yield($0)
-            }
-            let group = ServiceGroup(configuration: .init(services: [server.application], logger: quietLogger))
-            self.task = Task { try await group.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
-            self.url = "http://127.0.0.1:\(port)"
-            self.server = server
-            self.group = group
+    static func startReplicas(_ count: Int, environment: [String: String]) async throws -> [Replica] {
+        var started: [Replica] = []
+        do {
+            for _ in 0..<count { started.append(try await Replica(environment: environment)) }
+        } catch {
+            for replica in started { await replica.kill() }
+            throw error
         }
+        return started
+    }
 
-        func stop() async {
-            await self.group.triggerGracefulShutdown()
-            _ = try? await self.task.value
+    /// Stops every replica, then throws the first shutdown failure.
+    static func stopAll(_ replicas: [Replica]) async throws {
+        var failure: (any Error)?
+        for replica in replicas {
+            do { try await replica.stop() } catch { failure = failure ?? error }
         }
+        if let failure { throw failure }
+    }
 
-        func kill() async {
-            self.task.cancel()
-            _ = try? await self.task.value
-        }
-
-        /// Self-test runs this replica made (`arcanos_self_test_runs_total`, every outcome).
-        func selfTestRuns() async throws -> Int {
-            let metrics = try await get(self.url + "/metrics").body
-            return metrics.split(separator: "\n")
-                .filter { $0.hasPrefix(ArcanosMetrics.Name.selfTestRuns + "{") }
-                .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
-                .reduce(0) { $0 + Int($1) }
-        }
+    static func killAll(_ replicas: [Replica]) async {
+        for replica in replicas { await replica.kill() }
     }
 
     static func totalRuns(_ replicas: [Replica]) async throws -> Int {
@@ -80,9 +61,7 @@ struct ClusterLiveTests {
     }
 
     static func selfTestMovesWithItsLeader(environment: [String: String]) async throws {
-        var started: [Replica] = []
-        for _ in 0..<3 { started.append(try await Replica(environment: environment)) }
-        let replicas = started
+        let replicas = try await Self.startReplicas(3, environment: environment)
         do {
             try await Condition.wait("the self-test runs three times in the cluster", within: .seconds(30)) {
                 try await Self.totalRuns(replicas) >= 3
@@ -126,10 +105,10 @@ struct ClusterLiveTests {
             #expect(plan.json[path: "autoHeal.status"] as? String == "warning", "\(plan.body)")
             #expect(plan.body.contains("replica(s) \(leaderID ?? "?") stopped heartbeating"), "\(plan.body)")
         } catch {
-            for replica in replicas { await replica.kill() }
+            await Self.killAll(replicas)
             throw error
         }
-        for replica in replicas { await replica.stop() }
+        try await Self.stopAll(replicas)
     }
 
     @Test func aBreakerOpenedOnOneReplicaHoldsOnEveryReplicaAndOneProbeClosesItEverywhere() async throws {
@@ -151,9 +130,7 @@ struct ClusterLiveTests {
     }
 
     static func breakersAreShared(environment: [String: String], fake: FakeOpenAIServer) async throws {
-        var started: [Replica] = []
-        for _ in 0..<3 { started.append(try await Replica(environment: environment)) }
-        let replicas = started
+        let replicas = try await Self.startReplicas(3, environment: environment)
         let (a, others) = (replicas[0], Array(replicas[1...]))
         do {
             // A's model call fails and A's breaker opens (threshold 1).
@@ -182,10 +159,10 @@ struct ClusterLiveTests {
             let answer = try await post(others[0].url + "/ask", json: #"{"prompt":"hello"}"#)
             #expect(answer.status == 200 && answer.headers["x-arcanos-degraded-reason"] == nil, "\(answer.headers)")
         } catch {
-            for replica in replicas { await replica.kill() }
+            await Self.killAll(replicas)
             throw error
         }
-        for replica in replicas { await replica.stop() }
+        try await Self.stopAll(replicas)
     }
 
     /// The pool's `runtime.startedAt` as the replica itself reports it.
@@ -205,9 +182,7 @@ struct ClusterLiveTests {
     }
 
     static func healsRestartEveryPool(environment: [String: String]) async throws {
-        var started: [Replica] = []
-        for _ in 0..<3 { started.append(try await Replica(environment: environment)) }
-        let replicas = started
+        let replicas = try await Self.startReplicas(3, environment: environment)
         do {
             try await Condition.wait("the three see each other", within: .seconds(10)) {
                 let listed = try await get(replicas[0].url + "/workers/status").json["replicas"] as? [[String: Any]]
@@ -250,9 +225,20 @@ struct ClusterLiveTests {
             }
             #expect(outcomes.sorted { ($0 ?? "") < ($1 ?? "") } == ["executed", "joined"], "\(outcomes)")
         } catch {
-            for replica in replicas { await replica.kill() }
+            await Self.killAll(replicas)
             throw error
         }
-        for replica in replicas { await replica.stop() }
+        try await Self.stopAll(replicas)
+    }
+}
+
+extension LiveServer {
+    /// Self-test runs this replica made (`arcanos_self_test_runs_total`, every outcome).
+    func selfTestRuns() async throws -> Int {
+        let metrics = try await get(self.url + "/metrics").body
+        return metrics.split(separator: "\n")
+            .filter { $0.hasPrefix(ArcanosMetrics.Name.selfTestRuns + "{") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0) { $0 + Int($1) }
     }
 }

@@ -79,25 +79,61 @@ func withLiveServerInstance<Result: Sendable>(
     dataDirectory: String? = nil,
     _ body: @Sendable (_ baseURL: String, _ server: ArcanosServer) async throws -> Result
 ) async throws -> Result {
-    var configuration = try configuration(environment: environment)
-    configuration.server.port = 0
-    configuration.server.dataDirectory = dataDirectory ?? makeTemporaryDirectory()
-    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let server = try buildApplication(configuration: configuration, logger: quietLogger) { continuation.yield($0) }
-    let group = ServiceGroup(configuration: .init(services: [server.application], logger: quietLogger))
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw CancellationError() }
-        do {
-            let result = try await body("http://127.0.0.1:\(port)", server)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        } catch {
-            tasks.cancelAll()
-            throw error
+    let live = try await LiveServer(environment: environment, dataDirectory: dataDirectory)
+    do {
+        let result = try await body(live.url, live.server)
+        try await live.stop()
+        return result
+    } catch {
+        await live.kill()
+        throw error
+    }
+}
+
+/// A whole server from `buildApplication`, on a real socket on loopback (`PORT=0`), started and ended by the
+/// test: `stop()` shuts it down gracefully, `kill()` cancels it outright, which leaves its cluster leases to run
+/// out as a crashed process's would.
+final class LiveServer: Sendable {
+    let url: String
+    let server: ArcanosServer
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    /// Returns once the server listens. - Parameter dataDirectory: nil starts from a fresh, empty one.
+    init(environment: [String: String], dataDirectory: String? = nil) async throws {
+        var configuration = try configuration(environment: environment)
+        configuration.server.port = 0
+        configuration.server.dataDirectory = dataDirectory ?? makeTemporaryDirectory()
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let server = try buildApplication(configuration: configuration, logger: quietLogger) {
+            continuation.yield($0)
         }
+        let group = ServiceGroup(configuration: .init(services: [server.application], logger: quietLogger))
+        let task = Task {
+            defer { continuation.finish() }
+            try await group.run()
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            // It ended before listening: its error says why.
+            try await task.value
+            throw CancellationError()
+        }
+        self.url = "http://127.0.0.1:\(port)"
+        self.server = server
+        self.group = group
+        self.task = task
+    }
+
+    /// Graceful shutdown; throws what the server's services threw.
+    func stop() async throws {
+        await self.group.triggerGracefulShutdown()
+        try await self.task.value
+    }
+
+    func kill() async {
+        self.task.cancel()
+        _ = try? await self.task.value
     }
 }
 

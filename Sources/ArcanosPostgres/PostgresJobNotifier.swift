@@ -46,23 +46,12 @@ public final class PostgresJobNotifier: Service, Sendable {
 
     public func run() async {
         await cancelWhenGracefulShutdown {
-            var failures = 0
-            while !Task.isCancelled {
-                let reason: String
-                do {
-                    try await self.listen { failures = 0 }
-                    reason = "the connection closed"
-                } catch {
-                    reason = PostgresDatabaseService.reason(error)
-                }
-                guard !Task.isCancelled else { return }
-                let wait = self.reconnect.delay(failures, random: .random(in: 0...1))
-                self.logger.warning(
-                    "job notifications interrupted; reconnecting",
-                    metadata: ["error": "\(reason)", "retry.ms": "\(wait.milliseconds)"]
-                )
-                failures += 1
-                try? await Task.sleep(for: wait)
+            await self.reconnect.reconnecting(
+                logger: self.logger,
+                interrupted: "job notifications interrupted; reconnecting",
+                reason: PostgresDatabaseService.reason
+            ) { connected in
+                try await self.listen(connected: connected)
             }
         }
     }

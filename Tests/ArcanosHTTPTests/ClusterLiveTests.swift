@@ -2,7 +2,6 @@ import ArcanosApp
 import ArcanosCore
 import ArcanosTesting
 import Foundation
-import ServiceLifecycle
 import Testing
 
 /// Three replicas on one real PostgreSQL, through the real server wiring: the singleton work runs on one of

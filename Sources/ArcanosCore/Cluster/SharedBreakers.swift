@@ -151,31 +151,19 @@ public final class SharedBreakers: Service, Sendable {
     /// Adopts what other replicas publish, reconnecting with backoff; each (re)connection first adopts the
     /// breakers that opened meanwhile.
     private func listen() async {
-        var failures = 0
-        while !Task.isCancelled {
-            let reason: String
-            do {
-                try await self.store.listenForBreakers(
-                    ready: {
-                        failures = 0
-                        self.listening.store(true, ordering: .releasing)
-                        await self.catchUp()
-                    },
-                    changed: { self.adopt($0) }
-                )
-                reason = "the connection closed"
-            } catch {
-                reason = "\(error)"
-            }
-            self.listening.store(false, ordering: .releasing)
-            guard !Task.isCancelled else { return }
-            let wait = self.configuration.reconnect.delay(failures, random: .random(in: 0...1))
-            self.logger.warning(
-                "breaker notifications interrupted; reconnecting",
-                metadata: ["error": "\(reason)", "retry.ms": "\(wait.milliseconds)"]
+        await self.configuration.reconnect.reconnecting(
+            logger: self.logger,
+            interrupted: "breaker notifications interrupted; reconnecting"
+        ) { connected in
+            defer { self.listening.store(false, ordering: .releasing) }
+            try await self.store.listenForBreakers(
+                ready: {
+                    connected()
+                    self.listening.store(true, ordering: .releasing)
+                    await self.catchUp()
+                },
+                changed: { self.adopt($0) }
             )
-            failures += 1
-            try? await Task.sleep(for: wait)
         }
     }
 

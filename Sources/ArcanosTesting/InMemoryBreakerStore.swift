@@ -14,7 +14,24 @@ public final class InMemoryBreakerStore: SharedBreakerStore {
     private struct State {
         var rows: [String: Row] = [:]
         var listeners: [UUID: AsyncStream<SharedBreakerState>.Continuation] = [:]
+        var refusesListeners = false
     }
+
+    /// A lost connection, for tests: every listener's session ends, and while `refusing` new ones fail.
+    public func disconnectListeners(refusing: Bool) {
+        let listeners = self.state.withLock { state in
+            state.refusesListeners = refusing
+            return Array(state.listeners.values)
+        }
+        for listener in listeners { listener.finish() }
+    }
+
+    /// The connection is back: listeners may connect again.
+    public func acceptListeners() {
+        self.state.withLock { $0.refusesListeners = false }
+    }
+
+    public struct ListenerRefused: Error {}
 
     private let state = Mutex(State())
 
@@ -51,7 +68,10 @@ public final class InMemoryBreakerStore: SharedBreakerStore {
     ) async throws {
         let id = UUID()
         let (changes, continuation) = AsyncStream.makeStream(of: SharedBreakerState.self)
-        self.state.withLock { $0.listeners[id] = continuation }
+        try self.state.withLock { state in
+            if state.refusesListeners { throw ListenerRefused() }
+            state.listeners[id] = continuation
+        }
         defer { _ = self.state.withLock { $0.listeners.removeValue(forKey: id) } }
         await ready()
         for await change in changes { await changed(change) }

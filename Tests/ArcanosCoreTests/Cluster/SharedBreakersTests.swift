@@ -123,6 +123,29 @@ import Testing
         }
     }
 
+    @Test func aReplicaThatWasDisconnectedAdoptsWhatOpenedMeanwhileWhenItReconnects() async throws {
+        let store = InMemoryBreakerStore()
+        let failing = ScriptedLLMProvider(whenEmpty: .fail(LLMFailure(.serverError, statusCode: 500)))
+        let a = Self.replica("a", store: store, provider: failing, open: .seconds(60))
+        let b = Self.replica("b", store: store, provider: ScriptedLLMProvider(), open: .seconds(60))
+        try await Self.running([a, b]) {
+            store.disconnectListeners(refusing: true)
+            try await Condition.wait("b lost its listener", within: .seconds(5), every: .milliseconds(5)) {
+                !b.shared.isConnected
+            }
+            await #expect(throws: ArcanosError.self) { try await a.client.complete(Self.request) }
+            try await Condition.wait("a's opening is stored", within: .seconds(5), every: .milliseconds(5)) {
+                try await store.breakerStates().first?.openUntil != nil
+            }
+            #expect(Self.phase(b) == .closed, "b heard nothing while disconnected")
+            store.acceptListeners()
+            try await Condition.wait("b catches up on reconnecting", within: .seconds(5), every: .milliseconds(5)) {
+                Self.phase(b) == .open
+            }
+            #expect(b.provider.requests.isEmpty)
+        }
+    }
+
     /// A store that never answers: the database is away.
     struct UnreachableStore: SharedBreakerStore {
         struct Unreachable: Error {}

@@ -21,7 +21,13 @@ public func buildApplication(
 ) throws -> ArcanosServer {
     // Model ids that pass the gate are credentials: labels and the public status show their aliases.
     let publicModelNames = PublicModelNames(configuration.confirmation.gate)
-    let metrics = PrometheusExporter(modelNames: publicModelNames)
+    let replicaID = ReplicaRecord.newID()
+    // This replica's own samples for the dashboard's charts; named by replica only in a cluster.
+    let history = MetricsHistoryRecorder(
+        configuration: .init(interval: configuration.observability.historyInterval),
+        replicaID: configuration.database.url == nil ? nil : replicaID
+    )
+    let metrics = PrometheusExporter(modelNames: publicModelNames, history: history)
     let model = configuration.model
     let httpClient = HTTPClient(
         eventLoopGroupProvider: .singleton,
@@ -92,7 +98,7 @@ public func buildApplication(
             nil
         }
     let replica = ReplicaRecord(
-        id: ReplicaRecord.newID(),
+        id: replicaID,
         address: "\(configuration.server.host):\(configuration.server.port)",
         startedAt: Date(),
         lastSeenAt: Date()
@@ -239,6 +245,21 @@ public func buildApplication(
             SystemStateLoadService(state: state, logger: logger),
             SelfTestService(pipeline: selfTest, clock: ContinuousClock(), logger: logger, gate: singletons),
             HealWatchdogService(watchdog: watchdog, clock: ContinuousClock(), logger: logger, gate: singletons),
+            MetricsHistoryService(
+                recorder: history,
+                gauges: { [store = workers.store] now in
+                    let report = client.report()
+                    let stats = try? await store.stats(now: now)
+                    return MetricsHistory.Gauges(
+                        breakers: Dictionary(
+                            report.models.map { (publicModelNames.name(for: $0.model), $0.breaker) },
+                            uniquingKeysWith: { first, _ in first }
+                        ),
+                        queueDepth: stats.map { $0.depth + $0.inFlight + $0.expiredLeases }
+                    )
+                },
+                clock: ContinuousClock()
+            ),
         ],
         logger: logger,
         onServerRunning: { port in

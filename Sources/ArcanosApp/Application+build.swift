@@ -248,14 +248,10 @@ public func buildApplication(
             MetricsHistoryService(
                 recorder: history,
                 gauges: { [store = workers.store] now in
-                    let report = client.report()
-                    let stats = try? await store.stats(now: now)
-                    return MetricsHistory.Gauges(
-                        breakers: Dictionary(
-                            report.models.map { (publicModelNames.name(for: $0.model), $0.breaker) },
-                            uniquingKeysWith: { first, _ in first }
-                        ),
-                        queueDepth: stats.map { $0.depth + $0.inFlight + $0.expiredLeases }
+                    MetricsHistory.Gauges(
+                        report: client.report(),
+                        queue: try? await store.stats(now: now),
+                        modelNames: publicModelNames
                     )
                 },
                 clock: ContinuousClock()

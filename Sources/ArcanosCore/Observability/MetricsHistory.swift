@@ -35,6 +35,16 @@ public struct MetricsHistory: Sendable {
             self.breakers = breakers
             self.queueDepth = queueDepth
         }
+
+        /// The breakers of the model client's report under their public names, and the queue as queued plus
+        /// running jobs (leases that ran out included: those jobs are not finished).
+        public init(report: LLMClientReport, queue: JobQueueStats?, modelNames: PublicModelNames) {
+            self.breakers = Dictionary(
+                report.models.map { (modelNames.name(for: $0.model), $0.breaker) },
+                uniquingKeysWith: { first, _ in first }
+            )
+            self.queueDepth = queue.map { $0.depth + $0.inFlight + $0.expiredLeases }
+        }
     }
 
     /// One closed interval.

@@ -2,6 +2,7 @@ import ArcanosCore
 import ArcanosTesting
 import Clocks
 import Foundation
+import Logging
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Synchronization
@@ -84,6 +85,23 @@ import Testing
 
         history.recordRequest(duration: .microseconds(250))
         #expect(history.close(now: self.start + 20, gauges: .init()).p99Ms == 0.25)
+    }
+
+    @Test func gaugesNameBreakersByPublicNameAndCountQueuedAndRunningJobs() {
+        let client = ResilientLLMClient(
+            provider: ScriptedLLMProvider(),
+            configuration: .init(models: ["ft:secret-model", "backup"]),
+            logger: Logger(label: "test")
+        )
+        let gauges = MetricsHistory.Gauges(
+            report: client.report(),
+            queue: JobQueueStats(depth: 3, oldestQueuedAgeSeconds: 1, inFlight: 2, expiredLeases: 1),
+            modelNames: PublicModelNames(credentials: ["ft:secret-model"])
+        )
+        #expect(gauges.breakers == ["trusted-model-1": .closed, "backup": .closed])
+        #expect(gauges.queueDepth == 6)
+        let unread = MetricsHistory.Gauges(report: client.report(), queue: nil, modelNames: .init())
+        #expect(unread.queueDepth == nil && unread.breakers.keys.sorted() == ["backup", "ft:secret-model"])
     }
 
     @Test func encodesUnknownValuesAsNull() throws {

@@ -21,18 +21,23 @@ public func buildApplication(
 ) throws -> ArcanosServer {
     // Model ids that pass the gate are credentials: labels and the public status show their aliases.
     let publicModelNames = PublicModelNames(configuration.confirmation.gate)
-    let metrics = PrometheusExporter(modelNames: publicModelNames)
-    let model = configuration.model
-    let httpClient = HTTPClient(
-        eventLoopGroupProvider: .singleton,
-        configuration: OpenAIChatProvider.httpClientConfiguration(maximumConnections: model.maxConnections)
-    )
     let stores = try ServerStores(configuration: configuration, logger: logger)
     let replica = ReplicaRecord(
         id: ReplicaRecord.newID(),
         address: "\(configuration.server.host):\(configuration.server.port)",
         startedAt: Date(),
         lastSeenAt: Date()
+    )
+    // This replica's own samples for the dashboard's charts; named by replica only in a cluster.
+    let history = MetricsHistoryRecorder(
+        configuration: .init(interval: configuration.observability.historyInterval),
+        replicaID: stores.postgres == nil ? nil : replica.id
+    )
+    let metrics = PrometheusExporter(modelNames: publicModelNames, history: history)
+    let model = configuration.model
+    let httpClient = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: OpenAIChatProvider.httpClientConfiguration(maximumConnections: model.maxConnections)
     )
     // One limit on model calls in flight and one prober, shared by every client built below; in a cluster,
     // their breakers are the cluster's.
@@ -235,6 +240,17 @@ public func buildApplication(
             SystemStateLoadService(state: state, logger: logger),
             SelfTestService(pipeline: selfTest, clock: ContinuousClock(), logger: logger, gate: singletons),
             HealWatchdogService(watchdog: watchdog, clock: ContinuousClock(), logger: logger, gate: singletons),
+            MetricsHistoryService(
+                recorder: history,
+                gauges: { [store = workers.store] now in
+                    MetricsHistory.Gauges(
+                        report: client.report(),
+                        queue: try? await store.stats(now: now),
+                        modelNames: publicModelNames
+                    )
+                },
+                clock: ContinuousClock()
+            ),
         ],
         logger: logger,
         onServerRunning: { port in

@@ -34,6 +34,11 @@ import Testing
             #expect(html.components(separatedBy: "<script").count == 2)
             #expect(html.range(of: #"\son[a-z]+\s*="#, options: .regularExpression) == nil)
             #expect(html.contains(#"<body data-severity="unknown" data-degraded="unknown">"#))
+            // The marks the script updates once it has drawn: the replica table and every chart.
+            #expect(html.contains(#"<table id="replicas" data-replicas="0">"#))
+            for chart in ["requests", "degraded", "p99", "queue", "breakers"] {
+                #expect(html.contains(#"<svg id="ch-\#(chart)" class="series-\#(chart)" data-points="0""#), "\(chart)")
+            }
         }
     }
 

@@ -220,17 +220,100 @@ private func scrape(_ client: some TestClientProtocol) async throws -> Prometheu
                 headers: [.authorization: "Bearer operator-key"]
             )
             #expect(authorized.status == .ok)
+            // The history is metrics too: behind the same key.
+            #expect(try await client.execute(uri: "/metrics/history", method: .get).status == .unauthorized)
+            let history = try await client.execute(
+                uri: "/metrics/history",
+                method: .get,
+                headers: [.authorization: "Bearer operator-key"]
+            )
+            #expect(history.status == .ok)
         }
     }
 
     @Test func metricsSettingsAreReadFromTheEnvironment() throws {
         let defaults = try configuration(environment: [:])
         #expect(defaults.observability.metricsEnabled && !defaults.observability.metricsRequireKey)
+        #expect(defaults.observability.historyInterval == .seconds(5))
         let set = try configuration(environment: [
             "ARCANOS_METRICS_ENABLED": "false", "ARCANOS_METRICS_REQUIRE_KEY": "true",
+            "ARCANOS_HISTORY_INTERVAL_MS": "1000",
         ])
         #expect(!set.observability.metricsEnabled && set.observability.metricsRequireKey)
+        #expect(set.observability.historyInterval == .seconds(1))
         #expect(throws: ArcanosError.self) { try configuration(environment: ["ARCANOS_METRICS_ENABLED": "maybe"]) }
+        for invalid in ["999", "60001", "5s"] {
+            let error = #expect(throws: ArcanosError.self) {
+                try configuration(environment: ["ARCANOS_HISTORY_INTERVAL_MS": invalid])
+            }
+            #expect(error?.message.contains("ARCANOS_HISTORY_INTERVAL_MS") == true, "\(error?.message ?? "")")
+        }
+    }
+
+    /// Polls `/metrics/history` until `done` holds for its body, or fails at the deadline.
+    func waitForHistory(
+        _ server: String,
+        within deadline: Duration,
+        _ done: ([String: Any]) -> Bool
+    ) async throws -> [String: Any] {
+        let end = ContinuousClock.now + deadline
+        while true {
+            let response = try await get(server + "/metrics/history")
+            #expect(response.status == 200)
+            #expect(response.headers["cache-control"] == "no-store")
+            if done(response.json) { return response.json }
+            guard ContinuousClock.now < end else {
+                Issue.record("not done within \(deadline): \(response.body)")
+                return response.json
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    @Test("The live server's history counts its requests and degraded answers, with the breaker and the queue")
+    func theHistoryCountsRequestsAndDegradedAnswers() async throws {
+        let fake = FakeOpenAIServer(mode: .error500)
+        try await fake.withRunning { baseURL in
+            let environment = [
+                "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": baseURL, "AI_MODEL": "mock-model",
+                "OPENAI_MAX_ATTEMPTS": "1", "OPENAI_BREAKER_THRESHOLD": "1", "OPENAI_BREAKER_OPEN_MS": "600000",
+                "SELF_TEST_INTERVAL_MS": "0", "ARCANOS_HISTORY_INTERVAL_MS": "1000",
+            ]
+            try await withLiveServer(environment: environment) { server in
+                let empty = try await get(server + "/metrics/history")
+                #expect(empty.json["intervalMs"] as? Int == 1000 && empty.json["windowMs"] as? Int == 900_000)
+                #expect(empty.json.keys.contains("replica") && empty.json["replica"] is NSNull)
+                for _ in 0..<3 { #expect(try await get(server + "/health").status == 200) }
+                // The model fails: the first answer opens the breaker, the second is rejected by it; both degraded.
+                for _ in 0..<2 {
+                    let answer = try await post(server + "/ask", json: #"{"prompt":"Are you online?"}"#)
+                    #expect(answer.status == 503)
+                }
+                let body = try await self.waitForHistory(server, within: .seconds(15)) { body in
+                    let points = body["points"] as? [[String: Any]] ?? []
+                    return points.reduce(0) { $0 + ($1["degraded"] as? Int ?? 0) } == 2
+                        && points.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) } >= 6
+                        && (points.last?["breakers"] as? [String: String])?["mock-model"] == "open"
+                }
+                let points = try #require(body["points"] as? [[String: Any]])
+                // Every request so far is in some closed interval: the 3 /health, the 2 /ask and the first
+                // history read (the reads that follow may still be in the open one).
+                #expect(points.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) } >= 6)
+                #expect(points.reduce(0) { $0 + ($1["degraded"] as? Int ?? 0) } == 2)
+                let busy = try #require(points.first { ($0["degraded"] as? Int ?? 0) > 0 })
+                #expect((busy["degradedPerSecond"] as? Double ?? 0) > 0)
+                #expect((busy["requestsPerSecond"] as? Double ?? 0) > 0)
+                #expect((busy["p99Ms"] as? Double ?? -1) >= 0)
+                #expect(busy["queueDepth"] as? Int == 0)
+                // Oldest first.
+                let times = points.compactMap { ($0["at"] as? String).flatMap(Self.date) }
+                #expect(times.count == points.count && times == times.sorted())
+            }
+        }
+    }
+
+    static func date(_ text: String) -> Date? {
+        try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true))
     }
 }
 

@@ -115,10 +115,12 @@ import Testing
         #expect((document["servers"] as? [[String: Any]])?.first?["url"] as? String == "https://arcanos.example.com")
         let schemes = (document["components"] as? [String: Any])?["securitySchemes"] as? [String: [String: Any]]
         #expect(schemes?["automationSecret"]?["name"] as? String == "x-ops-secret")
-        let metrics = try #require((document["paths"] as? [String: [String: [String: Any]]])?["/metrics"]?["get"])
-        #expect(metrics["security"] as? [[String: [String]]] == [["bearerAuth": []]])
-        let unauthorized = (metrics["responses"] as? [String: Any])?["401"] as? [String: String]
-        #expect(unauthorized?["$ref"] == "#/components/responses/Unauthorized")
+        for path in ["/metrics", "/metrics/history"] {
+            let metrics = try #require((document["paths"] as? [String: [String: [String: Any]]])?[path]?["get"])
+            #expect(metrics["security"] as? [[String: [String]]] == [["bearerAuth": []]])
+            let unauthorized = (metrics["responses"] as? [String: Any])?["401"] as? [String: String]
+            #expect(unauthorized?["$ref"] == "#/components/responses/Unauthorized")
+        }
         let responses = (document["components"] as? [String: Any])?["responses"] as? [String: Any]
         #expect(responses?["Unauthorized"] != nil)
     }
@@ -161,7 +163,7 @@ import Testing
             "GET /", "GET /health", "GET /ready", "POST /ask", "GET /ask", "GET /metrics", "GET /openapi.json",
             "POST /confirm/tokens", "GET /workers/status", "POST /workers/heal", "GET /workers/heals",
             "POST /workers/run/{workerId}", "POST /jobs", "GET /jobs/{id}", "POST /devops/self-test",
-            "GET /dashboard.css", "GET /dashboard.js",
+            "GET /dashboard.css", "GET /dashboard.js", "GET /metrics/history",
         ] {
             #expect(served.all.contains(route), "\(route) is not served")
         }
@@ -219,7 +221,7 @@ import Testing
         let document = try await self.document(harness)
         let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
         var shapes: [String: (required: [String], properties: Set<String>)] = [:]
-        for name in ["DegradedAnswer", "Error"] {
+        for name in ["DegradedAnswer", "Error", "MetricsHistory"] {
             let required = try #require(schemas[name]?["required"] as? [String])
             let properties = try #require(schemas[name]?["properties"] as? [String: Any])
             shapes[name] = (required, Set(properties.keys))
@@ -237,7 +239,11 @@ import Testing
                 headers: [.contentType: "application/json"],
                 body: ByteBuffer(string: "{")
             )
-            return ["DegradedAnswer": String(buffer: degraded.body), "Error": String(buffer: error.body)]
+            let history = try await client.execute(uri: "/metrics/history", method: .get)
+            return [
+                "DegradedAnswer": String(buffer: degraded.body), "Error": String(buffer: error.body),
+                "MetricsHistory": String(buffer: history.body),
+            ]
         }
         for (schema, text) in bodies {
             let body = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])

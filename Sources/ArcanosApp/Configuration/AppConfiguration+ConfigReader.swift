@@ -185,6 +185,9 @@ extension AppConfiguration {
         self.observability.metricsEnabled = try values.bool("ARCANOS_METRICS_ENABLED") ?? true
         self.observability.metricsRequireKey = try values.bool("ARCANOS_METRICS_REQUIRE_KEY") ?? false
         self.observability.publicURL = try values.url("ARCANOS_PUBLIC_URL")
+        self.observability.historyInterval =
+            try values.milliseconds("ARCANOS_HISTORY_INTERVAL_MS", in: 1000...60_000)
+            ?? self.observability.historyInterval
 
         if let interval = try values.int("SELF_TEST_INTERVAL_MS", in: 0...86_400_000) {
             guard interval == 0 || interval >= 1000 else {

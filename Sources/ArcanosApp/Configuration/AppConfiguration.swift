@@ -161,6 +161,8 @@ public struct AppConfiguration: Sendable {
         public var metricsRequireKey = false
         /// The server URL `GET /openapi.json` names (`ARCANOS_PUBLIC_URL`); else the request's host.
         public var publicURL: String?
+        /// Time between the samples of `GET /metrics/history` (`ARCANOS_HISTORY_INTERVAL_MS`).
+        public var historyInterval: Duration = .milliseconds(5000)
 
         public init() {}
     }

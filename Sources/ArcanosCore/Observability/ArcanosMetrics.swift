@@ -217,11 +217,19 @@ public struct ArcanosMetrics: Sendable {
     /// `model` label values: a model id that is a credential is recorded under its alias, whichever
     /// metric carries it, because `/metrics` may be public.
     public let modelNames: PublicModelNames
+    /// The server's own samples for `GET /metrics/history`: requests and degraded answers are counted into
+    /// it here, where they are counted for Prometheus.
+    public let history: MetricsHistoryRecorder?
     private let handles: Handles
 
-    public init(factory: any MetricsFactory, modelNames: PublicModelNames = .init()) {
+    public init(
+        factory: any MetricsFactory,
+        modelNames: PublicModelNames = .init(),
+        history: MetricsHistoryRecorder? = nil
+    ) {
         self.factory = factory
         self.modelNames = modelNames
+        self.history = history
         self.handles = Handles()
     }
 
@@ -238,6 +246,7 @@ public struct ArcanosMetrics: Sendable {
         }
         self.timer(Name.httpRequestDuration, [("method", method), ("route", route)])
             .recordNanoseconds(max(0, duration.nanoseconds))
+        self.history?.recordRequest(duration: duration)
     }
 
     /// Methods outside the standard set share one label value, so a client cannot mint series.
@@ -295,6 +304,7 @@ public struct ArcanosMetrics: Sendable {
     /// `reason` is an `LLMFailure.Kind` raw value.
     public func recordDegradedAnswer(mode: FallbackMode, reason: String) {
         self.counter(Name.degradedAnswers, [("fallback_mode", mode.rawValue), ("reason", reason)]).increment()
+        self.history?.recordDegradedAnswer()
     }
 
     // MARK: Workers, queue, jobs

@@ -4,12 +4,13 @@ import NIOCore
 /// `GET /`, and the stylesheet and script it links, served at `GET /dashboard.css` and `GET /dashboard.js`.
 /// No build step and nothing fetched from elsewhere.
 ///
-/// The script polls the public routes (`/workers/status`, `/ready`, `/metrics`) and, with the operator's key
-/// (typed into the page, kept in `sessionStorage` only), `/workers/heals`. "Plan" and "Heal" call
-/// `POST /workers/heal`; a 403 challenge is shown with its instructions and a Confirm button that retries with
-/// `x-confirmed: token:<id>`. The page marks its state on `<body>` (`data-severity`, `data-degraded`) for
-/// people's stylesheets and for the screenshot check (`scripts/dashboard-check.sh`). All data is inserted as
-/// text, never as markup.
+/// The script polls the public routes (`/workers/status`, `/ready`, `/metrics`, `/metrics/history`, which it
+/// draws as inline SVG charts) and, with the operator's key (typed into the page, kept in `sessionStorage`
+/// only), `/workers/heals`. "Plan" and "Heal" call `POST /workers/heal`; a 403 challenge is shown with its
+/// instructions and a Confirm button that retries with `x-confirmed: token:<id>`. The page marks its state on
+/// `<body>` (`data-severity`, `data-degraded`), the replica table (`data-replicas`) and each chart
+/// (`data-points`) for people's stylesheets and for the screenshot check (`scripts/dashboard-check.sh`). All
+/// data is inserted as text or attributes, never as markup.
 struct DashboardAssets: Sendable {
     struct Asset: Sendable {
         /// The route that serves it.

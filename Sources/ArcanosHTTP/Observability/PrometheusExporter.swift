@@ -15,8 +15,10 @@ public struct PrometheusExporter: Sendable {
     public let metrics: ArcanosMetrics
     private let samplers: Samplers
 
-    /// - Parameter modelNames: how model ids appear in labels (credentials as aliases).
-    public init(modelNames: PublicModelNames = .init()) {
+    /// - Parameters:
+    ///   - modelNames: how model ids appear in labels (credentials as aliases).
+    ///   - history: the samples behind `GET /metrics/history`; nil leaves that route out.
+    public init(modelNames: PublicModelNames = .init(), history: MetricsHistoryRecorder? = nil) {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // Request latency buckets from 1 ms: most routes answer well under the library's 5 ms floor.
@@ -26,7 +28,7 @@ public struct PrometheusExporter: Sendable {
             .seconds(5), .seconds(10), .seconds(30),
         ]
         self.registry = registry
-        self.metrics = ArcanosMetrics(factory: factory, modelNames: modelNames)
+        self.metrics = ArcanosMetrics(factory: factory, modelNames: modelNames, history: history)
         self.samplers = Samplers()
     }
 

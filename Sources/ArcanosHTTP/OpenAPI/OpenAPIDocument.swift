@@ -49,7 +49,8 @@ public struct OpenAPIDocument: Sendable {
     /// - Parameters:
     ///   - routes: what the router registered; the document describes exactly these.
     ///   - automationHeader: the header carrying the automation secret (`ARCANOS_AUTOMATION_HEADER`).
-    ///   - metricsRequireKey: `GET /metrics` needs the operator key (`ARCANOS_METRICS_REQUIRE_KEY`).
+    ///   - metricsRequireKey: `GET /metrics` and `GET /metrics/history` need the operator key
+    ///     (`ARCANOS_METRICS_REQUIRE_KEY`).
     public init(routes: [Route], automationHeader: String, metricsRequireKey: Bool = false) {
         var document = Self.bundled.members
         let described = document["paths"]?.members ?? [:]
@@ -59,7 +60,7 @@ public struct OpenAPIDocument: Sendable {
             var item = paths[route.path]?.members ?? [:]
             let method = route.method.lowercased()
             if var operation = described[route.path]?.members[method] {
-                if route == Route(method: "GET", path: "/metrics"), metricsRequireKey {
+                if Self.metricsRoutes.contains(route), metricsRequireKey {
                     operation = Self.requiringKey(operation)
                 }
                 item[method] = operation
@@ -82,7 +83,12 @@ public struct OpenAPIDocument: Sendable {
         return .object(document)
     }
 
-    /// `GET /metrics` behind the operator key: bearer security and the shared 401 response.
+    /// The routes `ARCANOS_METRICS_REQUIRE_KEY` puts behind the key.
+    static let metricsRoutes: Set<Route> = [
+        Route(method: "GET", path: "/metrics"), Route(method: "GET", path: "/metrics/history"),
+    ]
+
+    /// `GET /metrics` (and its history) behind the operator key: bearer security and the shared 401 response.
     private static func requiringKey(_ operation: JSONValue) -> JSONValue {
         var members = operation.members
         members["security"] = [["bearerAuth": []]]

@@ -1,7 +1,8 @@
 "use strict";
 const KEY = "arcanos.operatorKey";
 const $ = (id) => document.getElementById(id);
-const state = { status: null, ready: null, breakers: {}, degradedTotal: null, online: true, busy: false };
+const state = { status: null, ready: null, breakers: {}, degradedTotal: null, history: null, historyStatus: null,
+  online: true, busy: false };
 
 function key() { return sessionStorage.getItem(KEY) || ""; }
 function headers(extra) {
@@ -54,16 +55,20 @@ function parseMetrics(textBody) {
 
 async function refresh() {
   try {
-    const [status, ready, metrics] = await Promise.all([
+    const [status, ready, metrics, history] = await Promise.all([
       getJSON("/workers/status"),
       getJSON("/ready"),
       fetch("/metrics", { headers: headers({ accept: "text/plain" }), cache: "no-store" })
         .then(async (r) => r.ok ? parseMetrics(await r.text()) : null).catch(() => null),
+      getJSON("/metrics/history").catch(() => null),
     ]);
     state.online = true;
     state.status = status.status === 200 ? status.body : null;
     state.ready = ready.body;
     if (metrics) { state.breakers = metrics.breakers; state.degradedTotal = metrics.degraded; }
+    state.historyStatus = history ? history.status : null;
+    state.history = history && history.status === 200 && history.body && Array.isArray(history.body.points)
+      ? history.body : null;
   } catch (err) {
     state.online = false;
   }
@@ -166,8 +171,159 @@ function render() {
   rows("st-results", st.results, (x) => [x.id, x.success ? "pass" : "fail", x.statusCode, x.latencyMs + " ms",
     x.message], "no results yet");
 
+  renderReplicas(s.replicas);
+  renderCharts();
+
   const hasKey = !!key();
   $("heal-hint").textContent = hasKey ? "" : "Heals need the operator key when the server has keys.";
+}
+
+// A row per replica of the cluster, as `GET /workers/status` reports them (null on a server alone).
+function renderReplicas(replicas) {
+  const table = $("replicas");
+  if (!Array.isArray(replicas)) {
+    table.dataset.replicas = "0";
+    text("rp-note", state.status ? "This server is alone (no shared PostgreSQL): there are no other replicas."
+      : "The replicas are not available on this server.");
+    rows("rp-rows", [], () => [], "no cluster");
+    return;
+  }
+  table.dataset.replicas = String(replicas.length);
+  const alive = replicas.filter((r) => r.alive).length;
+  text("rp-note", replicas.length + " replica" + (replicas.length === 1 ? "" : "s") + ", " + alive + " alive. "
+    + "This page is served by the one marked ‹this page›.");
+  rows("rp-rows", replicas, (r) => {
+    const id = document.createElement("span"); id.textContent = r.id;
+    if (r.current) { const mark = document.createElement("span"); mark.className = "current"; mark.textContent = " ‹this page›"; id.appendChild(mark); }
+    const live = document.createElement("span"); live.append(dot(r.alive ? "ok" : "crit"), document.createTextNode(r.alive ? "alive" : "dead"));
+    const pool = r.pool || {};
+    return [id, live, ago(r.lastSeenAt), ago(r.startedAt), pool.status,
+      pool.activeWorkers === undefined ? "—" : pool.activeWorkers + " / " + pool.configuredCount];
+  }, "no replica registered yet");
+}
+
+// The charts: inline SVG built element by element; every value goes in as an attribute or as text.
+const SVG_NS = "http://www.w3.org/2000/svg";
+const CHART = { width: 560, height: 130, left: 46, right: 10, top: 10, bottom: 22 };
+const PHASES = ["closed", "half_open", "open"];
+
+function svgNode(tag, attributes, className) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const name of Object.keys(attributes)) node.setAttribute(name, String(attributes[name]));
+  if (className) node.setAttribute("class", className);
+  return node;
+}
+function svgLabel(x, y, value, anchor, className) {
+  const node = svgNode("text", { x, y, "text-anchor": anchor || "start" }, className || "chart-label");
+  node.textContent = value; return node;
+}
+function niceCeiling(v) {
+  if (!(v > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v * 0.999999) return m * p;
+  return 10 * p;
+}
+function number(v) {
+  if (v === null || v === undefined || !isFinite(v)) return "—";
+  return Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 100) / 100);
+}
+function finite(v) { return typeof v === "number" && isFinite(v); }
+
+// Each point covers the interval that ended at its `at`: x runs from the start of the first to the last.
+function timeScale(points, height) {
+  const ends = points.map((p) => Date.parse(p.at));
+  const t1 = ends[ends.length - 1];
+  const t0 = ends[0] - (finite(points[0].intervalMs) && points[0].intervalMs > 0 ? points[0].intervalMs : 5000);
+  const span = Math.max(1, t1 - t0);
+  const x = (t) => CHART.left + (t - t0) / span * (CHART.width - CHART.left - CHART.right);
+  return { ends, x, t0, t1, axis: [svgLabel(CHART.left, height - 6, ago(new Date(t0).toISOString())),
+    svgLabel(CHART.width - CHART.right, height - 6, "last sample " + ago(new Date(t1).toISOString()), "end")] };
+}
+
+function lineChart(id, points, pick, unit, step) {
+  const svg = $(id); svg.textContent = "";
+  const H = CHART.height;
+  svg.setAttribute("viewBox", "0 0 " + CHART.width + " " + H);
+  const values = points.map(pick);
+  const known = values.filter(finite);
+  svg.dataset.points = String(known.length);
+  $(id + "-now").textContent = known.length ? "· now " + number(values[values.length - 1]) + unit : "";
+  if (points.length === 0) { svg.append(svgLabel(CHART.width / 2, H / 2, "no samples yet", "middle")); return; }
+  const scale = timeScale(points, H);
+  const top = niceCeiling(Math.max(0, ...known));
+  const y = (v) => CHART.top + (1 - v / top) * (H - CHART.top - CHART.bottom);
+  for (const f of [0, 0.5, 1]) {
+    svg.append(svgNode("line", { x1: CHART.left, x2: CHART.width - CHART.right, y1: y(top * f), y2: y(top * f) }, "chart-grid"));
+    svg.append(svgLabel(CHART.left - 6, y(top * f) + 4, number(top * f), "end"));
+  }
+  let run = [];
+  const flush = () => {
+    if (run.length === 1) svg.append(svgNode("circle", { cx: run[0][0], cy: run[0][1], r: 3 }, "chart-dot"));
+    if (run.length > 1) {
+      const line = run.map((p) => p[0].toFixed(1) + "," + p[1].toFixed(1)).join(" ");
+      const base = y(0).toFixed(1);
+      svg.append(svgNode("polygon", { points: run[0][0].toFixed(1) + "," + base + " " + line + " "
+        + run[run.length - 1][0].toFixed(1) + "," + base }, "chart-area"));
+      svg.append(svgNode("polyline", { points: line }, "chart-line"));
+    }
+    run = [];
+  };
+  values.forEach((v, i) => {
+    if (!finite(v)) { flush(); return; }
+    const x = scale.x(scale.ends[i]);
+    if (step && run.length) run.push([x, run[run.length - 1][1]]);
+    run.push([x, y(v)]);
+  });
+  flush();
+  svg.append(...scale.axis);
+}
+
+// One band per model: each point colours the interval it covers by the breaker's state when it closed.
+function breakerChart(id, points) {
+  const svg = $(id); svg.textContent = "";
+  const models = [...new Set(points.flatMap((p) => Object.keys(p.breakers || {})))].sort();
+  const band = 20, gap = 6;
+  const H = CHART.top + Math.max(1, models.length) * (band + gap) + CHART.bottom;
+  svg.setAttribute("viewBox", "0 0 " + CHART.width + " " + H);
+  svg.dataset.points = String(models.length ? points.length : 0);
+  const last = points.length ? points[points.length - 1].breakers || {} : {};
+  svg.dataset.breakers = models.map((m) => m + ":" + (last[m] || "unknown")).join(" ");
+  $(id + "-now").textContent = models.length ? "· now " + models.map((m) => m + " " + (last[m] || "?")).join(", ") : "";
+  if (points.length === 0 || models.length === 0) {
+    svg.append(svgLabel(CHART.width / 2, H / 2, points.length ? "no model configured" : "no samples yet", "middle"));
+    return;
+  }
+  const scale = timeScale(points, H);
+  models.forEach((model, row) => {
+    const y = CHART.top + row * (band + gap);
+    points.forEach((p, i) => {
+      const phase = PHASES.includes((p.breakers || {})[model]) ? p.breakers[model] : "unknown";
+      const end = scale.x(scale.ends[i]);
+      const start = scale.x(scale.ends[i] - (finite(p.intervalMs) ? p.intervalMs : 0));
+      svg.append(svgNode("rect", { x: start.toFixed(1), y, width: Math.max(1, end - start).toFixed(1), height: band },
+        "band band-" + phase));
+    });
+    svg.append(svgLabel(CHART.left + 6, y + 14, model, "start", "band-name"));
+  });
+  svg.append(...scale.axis);
+}
+
+function renderCharts() {
+  const h = state.history;
+  const points = h ? h.points : [];
+  if (h) {
+    text("ch-note", "Samples of " + (h.replica ? "replica " + h.replica + ", the one serving this page"
+      : "this server") + ": one every " + number(h.intervalMs / 1000) + " s, the last "
+      + Math.round(h.windowMs / 60000) + " minutes kept" + (h.replica ? "; each replica keeps and serves its own." : "."));
+  } else {
+    text("ch-note", state.historyStatus === 401 ? "Enter the operator key to see the charts."
+      : "GET /metrics/history is not available on this server.");
+  }
+  lineChart("ch-requests", points, (p) => p.requestsPerSecond, "/s");
+  lineChart("ch-degraded", points, (p) => p.degradedPerSecond, "/s");
+  lineChart("ch-p99", points, (p) => p.p99Ms, " ms");
+  lineChart("ch-queue", points, (p) => p.queueDepth, "", true);
+  breakerChart("ch-breakers", points);
 }
 
 async function refreshAudit() {

@@ -99,7 +99,19 @@ public final class PostgresDatabaseService: Service, Sendable {
     ) async throws -> Result {
         try await self.ready()
         return try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask { try await operation() }
+            group.addTask {
+                do {
+                    return try await operation()
+                } catch let error as PSQLError where Self.isLostConnection(error) {
+                    // A pooled connection the server dropped (a restart, a terminated backend) fails its query
+                    // at once: the store is away, as much as when it does not answer.
+                    throw ArcanosError(
+                        .storeUnavailable,
+                        "the PostgreSQL database \(self.url.host):\(self.url.port) dropped the connection "
+                            + "(\(Self.reason(error)))"
+                    )
+                }
+            }
             group.addTask {
                 try await Task.sleep(for: Self.queryDeadline)
                 return nil
@@ -117,6 +129,21 @@ public final class PostgresDatabaseService: Service, Sendable {
     }
 
     public static let queryDeadline: Duration = .seconds(2)
+
+    /// The connection, not the statement, failed: closed by either side, broken, or refused by a server
+    /// shutting down (SQLSTATE classes 08, connection exception, and 57, operator intervention). A statement
+    /// the server rejected (a unique violation, say) is the caller's to handle.
+    static func isLostConnection(_ error: PSQLError) -> Bool {
+        switch error.code {
+        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed:
+            return true
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57")
+        default:
+            return false
+        }
+    }
 
     /// One connection of its own, opened and closed: unlike the pool, which retries quietly, it fails at
     /// once with the server's or the socket's reason.

@@ -54,12 +54,15 @@ struct ClusterLiveTests {
         let fake = FakeOpenAIServer(mode: .ok)
         try await fake.withRunning { model in
             try await PostgresTestDatabase.withFreshDatabase { databaseURL in
-                try await Self.selfTestMovesWithItsLeader(environment: Self.environment(databaseURL, model: model))
+                try await Self.selfTestMovesWithItsLeader(
+                    environment: Self.environment(databaseURL, model: model),
+                    fake: fake
+                )
             }
         }
     }
 
-    static func selfTestMovesWithItsLeader(environment: [String: String]) async throws {
+    static func selfTestMovesWithItsLeader(environment: [String: String], fake: FakeOpenAIServer) async throws {
         let replicas = try await Self.startReplicas(3, environment: environment)
         do {
             try await Condition.wait("the self-test runs three times in the cluster", within: .seconds(30)) {
@@ -68,6 +71,12 @@ struct ClusterLiveTests {
             var runs: [Int] = []
             for replica in replicas { runs.append(try await replica.selfTestRuns()) }
             #expect(runs.filter { $0 > 0 }.count == 1, "one replica runs the self-test: \(runs)")
+            // The model saw one self-test per interval, not one per replica: every prompt of the runs counted,
+            // and at most one run in progress.
+            let prompts = SelfTestPrompt.defaults.count
+            let total = runs.reduce(0, +)
+            let calls = fake.requestCount
+            #expect(calls >= total * prompts && calls <= (total + 1) * prompts, "\(calls) model calls, \(total) runs")
             let leader = try #require(runs.firstIndex { $0 > 0 })
 
             // Every replica sees the three, alive, with their pools; the public view shows no address.

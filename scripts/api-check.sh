@@ -11,24 +11,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=${ARCANOS_BIN:-.build/debug/arcanos}
 VENV=${ARCANOS_CI_VENV:-.build/ci-venv}
 PORT=${ARCANOS_CHECK_PORT:-18080}
 MOCK_PORT=${ARCANOS_CHECK_MOCK_PORT:-19090}
 KEY=ci-operator-key
 WORK=$(mktemp -d)
-DEV_BIN=${ARCANOS_DEV_BIN:-$(dirname "$BIN")/arcanos-dev}
-# Private copies: a build running meanwhile may relink the originals.
-cp "$BIN" "$WORK/arcanos"
-cp "$DEV_BIN" "$WORK/arcanos-dev"
-BIN="$WORK/arcanos"
-DEV_BIN="$WORK/arcanos-dev"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+source scripts/lib.sh
+private_binaries
 
 if [[ ! -x "$VENV/bin/st" || ! -x "$VENV/bin/openapi-spec-validator" ]]; then
     python3 -m venv "$VENV"
@@ -36,20 +25,16 @@ if [[ ! -x "$VENV/bin/st" || ! -x "$VENV/bin/openapi-spec-validator" ]]; then
 fi
 
 "$DEV_BIN" mock-llm --port "$MOCK_PORT" --mode ok >"$WORK/mock.log" 2>&1 &
-pids+=($!)
+track $!
 mkdir -p "$WORK/data"
 env ARCANOS_API_KEYS="$KEY" OPENAI_API_KEY=test OPENAI_BASE_URL="http://127.0.0.1:$MOCK_PORT/v1" \
     OPENAI_TIMEOUT_MS=2000 AI_MODEL=mock-model SELF_TEST_INTERVAL_MS=0 ARCANOS_LOG_FORMAT=json \
     ARCANOS_DATA_DIR="$WORK/data" ARCANOS_HEAL_RATE_LIMIT_MAX=10000 \
     "$BIN" serve --port "$PORT" >"$WORK/server.log" 2>&1 &
-pids+=($!)
+track $!
 
 base="http://127.0.0.1:$PORT"
-for _ in $(seq 1 100); do
-    curl -sf "$base/health" >/dev/null 2>&1 && break
-    sleep 0.2
-done
-curl -sf "$base/health" >/dev/null || { echo "server did not start"; cat "$WORK/server.log"; exit 1; }
+wait_for 20 "curl -sf $base/health >/dev/null 2>&1" "the server to answer" || { cat "$WORK/server.log"; exit 1; }
 
 echo "== openapi-spec-validator"
 curl -sf "$base/openapi.json" -o "$WORK/openapi.json"

@@ -20,35 +20,25 @@ if [[ -z "${ARCANOS_BIN:-}" ]]; then
     swift build --product arcanos >&2
     ARCANOS_BIN="$(swift build --show-bin-path)/arcanos"
 fi
-work=$(mktemp -d)
-cp "$ARCANOS_BIN" "$work/arcanos" # a private copy: a build running meanwhile may relink the original
-pids=()
-database="leader_kill_$(date +%s)_$$"
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    psql "$server_url" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" || true
-    [[ -n "${KEEP:-}" ]] || rm -rf "$work"
-}
-trap cleanup EXIT
-psql "$server_url" -qc "CREATE DATABASE $database"
-database_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$server_url" "$database")
+WORK=$(mktemp -d)
+source scripts/lib.sh
+private_binaries
+fresh_database "$server_url" leader_kill
 
+pids=()
 for n in 1 2 3; do
-    env DATABASE_URL="$database_url" ARCANOS_DATA_DIR="$work/data-$n" PORT=$((port + n - 1)) \
+    env DATABASE_URL="$database_url" ARCANOS_DATA_DIR="$WORK/data-$n" PORT=$((port + n - 1)) \
         SELF_TEST_INTERVAL_MS=$interval_ms ARCANOS_REPLICA_TIMEOUT_MS=$timeout_ms WORKER_COUNT=1 \
-        "$work/arcanos" serve >"$work/serve-$n.log" 2>&1 &
+        "$BIN" serve >"$WORK/serve-$n.log" 2>&1 &
     pids+=($!)
+    track $!
 done
 url() { echo "http://127.0.0.1:$((port + $1 - 1))"; }
 for n in 1 2 3; do
-    for _ in $(seq 1 200); do
-        curl -sf "$(url "$n")/ready" >/dev/null 2>&1 && continue 2
-        sleep 0.05
-    done
-    echo "replica $n did not become ready; log:" >&2
-    tail -20 "$work/serve-$n.log" >&2
-    exit 1
+    wait_for 30 "curl -sf $(url "$n")/ready >/dev/null 2>&1" "replica $n to be ready" || {
+        tail -20 "$WORK/serve-$n.log" >&2
+        exit 1
+    }
 done
 
 # Self-test runs a replica made, every outcome (arcanos_self_test_runs_total).
@@ -89,7 +79,7 @@ limit=$(( (15000 + interval_ms) / 1000 ))
 since_kill() { python3 -c "import time; print(f'{time.monotonic() - $killed:.2f}')"; }
 # A watcher of its own for the leader shown dead, one process polling as fast as the server answers, beside the
 # self-test watch below.
-python3 - "$(url "${survivors[0]}")/workers/status" "$leader_id" "$killed" >"$work/dead" <<'PY' &
+python3 - "$(url "${survivors[0]}")/workers/status" "$leader_id" "$killed" >"$WORK/dead" <<'PY' &
 import json, sys, time, urllib.request
 status, leader, killed = sys.argv[1], sys.argv[2], float(sys.argv[3])
 while time.monotonic() < killed + 30:
@@ -106,8 +96,8 @@ until (($(total "${survivors[@]}") > ${at_kill[${survivors[0]}]} + ${at_kill[${s
 done
 echo "a survivor ran the next self-test $(since_kill) s after the kill (limit: $limit s)"
 wait "$watcher"
-[[ -s "$work/dead" ]] || { echo "the killed leader did not show as dead within 30 s" >&2; exit 1; }
-dead=$(cat "$work/dead")
+[[ -s "$WORK/dead" ]] || { echo "the killed leader did not show as dead within 30 s" >&2; exit 1; }
+dead=$(cat "$WORK/dead")
 last_seen=$(psql "$database_url" -tAqc "SELECT last_seen_at FROM cluster_replicas WHERE id = '$leader_id'")
 echo "its last heartbeat was $((killed_wall - last_seen)) ms before the kill"
 # Counted from its last heartbeat, at most a fifth of the timeout before the kill; the watcher's own polling

@@ -10,7 +10,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=${ARCANOS_BIN:-.build/debug/arcanos}
 PORT=${ARCANOS_DASHBOARD_PORT:-18081}
 MOCK_PORT=${ARCANOS_DASHBOARD_MOCK_PORT:-19091}
 PNG=${DASHBOARD_PNG:-.build/dashboard.png}
@@ -22,43 +21,20 @@ if [[ -n "$server_url" ]]; then
     command -v psql >/dev/null || { echo "psql is required with DATABASE_URL (apt-get install postgresql-client)"; exit 1; }
 fi
 WORK=$(mktemp -d)
-DEV_BIN=${ARCANOS_DEV_BIN:-$(dirname "$BIN")/arcanos-dev}
-# Private copies: a build running meanwhile may relink the originals.
-cp "$BIN" "$WORK/arcanos"
-cp "$DEV_BIN" "$WORK/arcanos-dev"
-BIN="$WORK/arcanos"
-DEV_BIN="$WORK/arcanos-dev"
-pids=()
-database=""
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [[ -n "$database" ]]; then psql "$server_url" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" || true; fi
-}
-trap cleanup EXIT
-
-# Polls `$2` (a command) every 0.2 s until it succeeds, for at most `$1` seconds; says what it waited for.
-wait_for() {
-    local deadline=$((SECONDS + $1)) what=$3
-    until eval "$2"; do
-        if ((SECONDS >= deadline)); then echo "timed out after $1 s waiting for $what"; return 1; fi
-        sleep 0.2
-    done
-}
+source scripts/lib.sh
+private_binaries
 
 # A database of its own for the replicas, dropped at the end: the run sees no other run's replicas or jobs.
 database_url=""
 replicas=1
 if [[ -n "$server_url" ]]; then
-    database="dashboard_check_$(date +%s)_$$"
-    psql "$server_url" -qc "CREATE DATABASE $database"
-    database_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$server_url" "$database")
+    fresh_database "$server_url" dashboard_check
     replicas=2
 fi
 
 # The model answers 500 to everything: the breaker opens after one failure and /ask answers degraded.
 "$DEV_BIN" mock-llm --port "$MOCK_PORT" --mode error500 >"$WORK/mock.log" 2>&1 &
-pids+=($!)
+track $!
 # Replica N listens on PORT + N - 1 with a data directory of its own; samples every second, so that the
 # charts have points within seconds.
 for n in $(seq 1 "$replicas"); do
@@ -68,7 +44,7 @@ for n in $(seq 1 "$replicas"); do
         OPENAI_BREAKER_THRESHOLD=1 OPENAI_MAX_ATTEMPTS=1 OPENAI_BREAKER_COOLDOWN_MS=600000 SELF_TEST_INTERVAL_MS=0 \
         ARCANOS_HISTORY_INTERVAL_MS=1000 ARCANOS_DATA_DIR="$WORK/data-$n" \
         "$BIN" serve --port $((PORT + n - 1)) >"$WORK/server-$n.log" 2>&1 &
-    pids+=($!)
+    track $!
 done
 base="http://127.0.0.1:$PORT"
 for n in $(seq 1 "$replicas"); do

@@ -25,49 +25,41 @@ if [[ -z "${ARCANOS_BIN:-}" ]]; then
     swift build -j 4 --product arcanos >&2
     ARCANOS_BIN="$(swift build --show-bin-path)/arcanos"
 fi
-work=$(mktemp -d)
-echo "work directory: $work" >&2
-servers=()
-database=""
-cleanup() {
-    for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    if [[ -n "$database" ]]; then psql "$server_url" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" || true; fi
-    [[ -n "${KEEP:-}" ]] || rm -rf "$work"
-}
-trap cleanup EXIT
+WORK=$(mktemp -d)
+echo "work directory: $WORK" >&2
+source scripts/lib.sh
+BIN=$ARCANOS_BIN
+private_binaries
 
-mkdir -p "$work/workers"
+mkdir -p "$WORK/workers"
 # A command worker slow enough (~100 ms a task, two workers a replica) that the kill lands while jobs are
 # running and queued.
-cat >"$work/workers/slow-upper.json" <<'JSON'
+cat >"$WORK/workers/slow-upper.json" <<'JSON'
 {"id": "slow-upper", "description": "upper-cases its input after 100 ms", "kind": "command",
  "command": ["/bin/sh", "-c", "sleep 0.1; tr a-z A-Z"], "timeout": 10000, "retries": 2}
 JSON
 
 if [[ -n "$server_url" ]]; then
     # A database of its own on the server, dropped at the end.
-    database="crash_recovery_$(date +%s)_$$"
-    psql "$server_url" -qc "CREATE DATABASE $database"
-    database_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$server_url" "$database")
+    fresh_database "$server_url" crash_recovery
     sql() { psql "$database_url" -tAqc "$1"; }
     # Input and result are bytes (BYTEA) in PostgreSQL.
     wrong_results="SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'
         AND result IS DISTINCT FROM convert_to(upper(convert_from(input, 'UTF8')), 'UTF8')"
 else
     database_url=""
-    sql() { sqlite3 "$work/data-1/arcanos.sqlite" "$1"; }
+    sql() { sqlite3 "$WORK/data-1/arcanos.sqlite" "$1"; }
     wrong_results="SELECT COUNT(*) FROM jobs WHERE status = 'succeeded' AND result IS NOT upper(input)"
 fi
 count() { sql "SELECT COUNT(*) FROM jobs WHERE status = '$1'" 2>/dev/null || echo 0; }
 
 start() { # replica number (its port is port + number - 1, its data directory data-N), log file
     local replica_port=$((port + $1 - 1))
-    env ${database_url:+DATABASE_URL="$database_url"} ARCANOS_DATA_DIR="$work/data-$1" \
-        ARCANOS_WORKERS_DIR="$work/workers" PORT="$replica_port" ARCANOS_LOG_LEVEL=debug JOB_LEASE_MS=3000 \
-        WORKER_COUNT=2 SELF_TEST_INTERVAL_MS=0 "$ARCANOS_BIN" serve >"$2" 2>&1 &
+    env ${database_url:+DATABASE_URL="$database_url"} ARCANOS_DATA_DIR="$WORK/data-$1" \
+        ARCANOS_WORKERS_DIR="$WORK/workers" PORT="$replica_port" ARCANOS_LOG_LEVEL=debug JOB_LEASE_MS=3000 \
+        WORKER_COUNT=2 SELF_TEST_INTERVAL_MS=0 "$BIN" serve >"$2" 2>&1 &
     started=$!
-    servers+=("$started")
+    track "$started"
     for _ in $(seq 1 200); do
         curl -sf "http://127.0.0.1:$replica_port/ready" >/dev/null 2>&1 && return 0
         sleep 0.05
@@ -77,11 +69,11 @@ start() { # replica number (its port is port + number - 1, its data directory da
     exit 1
 }
 
-start 1 "$work/serve-1.log"
+start 1 "$WORK/serve-1.log"
 victim=$started
 replicas=1
 if [[ -n "$database_url" ]]; then
-    start 2 "$work/serve-2.log"
+    start 2 "$WORK/serve-2.log"
     replicas=2
 fi
 echo "== enqueue $jobs jobs on $replicas replica(s)"
@@ -93,8 +85,8 @@ for n in $(seq 1 "$jobs"); do
         $((port + n % replicas))
     printf 'header = "x-confirmed: yes"\ndata = "{\\"worker\\":\\"slow-upper\\",\\"input\\":\\"job %d payload\\"}"\n' "$n"
     printf 'output = "/dev/null"\nfail\nsilent\nshow-error\n'
-done >"$work/enqueue.curl"
-curl --no-progress-meter --parallel --parallel-max 8 --config "$work/enqueue.curl"
+done >"$WORK/enqueue.curl"
+curl --no-progress-meter --parallel --parallel-max 8 --config "$WORK/enqueue.curl"
 enqueued=$(sql "SELECT COUNT(*) FROM jobs")
 echo "enqueued: $enqueued"
 
@@ -109,7 +101,7 @@ echo "after the kill: $(count succeeded) succeeded, $(count running) running (or
 
 killed_at=$(date +%s.%N)
 if ((replicas == 1)); then
-    start 1 "$work/serve-1b.log"
+    start 1 "$WORK/serve-1b.log"
     echo "== restarted; waiting for every job"
 else
     echo "== replica 2 keeps running; waiting for every job"
@@ -125,8 +117,8 @@ failed=$(count failed)
 wrong=$(sql "$wrong_results")
 retried=$(sql "SELECT COUNT(*) FROM jobs WHERE attempts > 1")
 # Every applied completion logs `job succeeded` with the job id (debug level), in any run of any replica.
-duplicates=$(cat "$work"/serve-*.log | grep 'job succeeded' | grep -o 'job.id=[0-9a-f-]*' | sort | uniq -d | wc -l)
-logged=$(cat "$work"/serve-*.log | grep 'job succeeded' | grep -o 'job.id=[0-9a-f-]*' | sort -u | wc -l)
+duplicates=$(cat "$WORK"/serve-*.log | grep 'job succeeded' | grep -o 'job.id=[0-9a-f-]*' | sort | uniq -d | wc -l)
+logged=$(cat "$WORK"/serve-*.log | grep 'job succeeded' | grep -o 'job.id=[0-9a-f-]*' | sort -u | wc -l)
 echo "succeeded: $succeeded/$enqueued, failed: $failed, wrong results: $wrong, retried after the kill: $retried"
 echo "completions logged: $logged distinct jobs, completed twice: $duplicates"
 printf 'kill to all done: %.1f s\n' "$(echo "$done_at - $killed_at" | bc)"

@@ -6,24 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=${ARCANOS_BIN:-.build/debug/arcanos}
 VENV=${ARCANOS_SDK_VENV:-.build/openai-sdk-venv}
 PORT=${ARCANOS_SDK_PORT:-18180}
 MOCK_PORT=${ARCANOS_SDK_MOCK_PORT:-19190}
 KEY=sdk-check-key
 WORK=$(mktemp -d)
-DEV_BIN=${ARCANOS_DEV_BIN:-$(dirname "$BIN")/arcanos-dev}
-# Private copies: a build running meanwhile may relink the originals.
-cp "$BIN" "$WORK/arcanos"
-cp "$DEV_BIN" "$WORK/arcanos-dev"
-BIN="$WORK/arcanos"
-DEV_BIN="$WORK/arcanos-dev"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+source scripts/lib.sh
+private_binaries
 
 if [[ ! -x "$VENV/bin/pytest" ]] || ! "$VENV/bin/python" -c 'import openai' 2>/dev/null; then
     python3 -m venv "$VENV"
@@ -31,7 +20,7 @@ if [[ ! -x "$VENV/bin/pytest" ]] || ! "$VENV/bin/python" -c 'import openai' 2>/d
 fi
 
 "$DEV_BIN" mock-llm --port "$MOCK_PORT" --mode ok >"$WORK/mock.log" 2>&1 &
-pids+=($!)
+track $!
 mkdir -p "$WORK/data"
 # One attempt per model, so that the SDK's own retries (and Retry-After) are what the tests see; a short
 # first-token deadline for the stall test; breakers that close again quickly between tests.
@@ -40,14 +29,11 @@ env ARCANOS_API_KEYS="$KEY" OPENAI_API_KEY=test OPENAI_BASE_URL="http://127.0.0.
     OPENAI_FIRST_TOKEN_TIMEOUT_MS=500 OPENAI_BREAKER_OPEN_MS=200 RUN_WORKERS=false SELF_TEST_INTERVAL_MS=0 \
     ARCANOS_LOG_FORMAT=json ARCANOS_DATA_DIR="$WORK/data" \
     "$BIN" serve --port "$PORT" >"$WORK/server.log" 2>&1 &
-pids+=($!)
+track $!
 
 base="http://127.0.0.1:$PORT"
-for _ in $(seq 1 100); do
-    curl -sf "$base/health" >/dev/null 2>&1 && curl -sf "http://127.0.0.1:$MOCK_PORT/_mock" >/dev/null 2>&1 && break
-    sleep 0.2
-done
-curl -sf "$base/health" >/dev/null || { echo "server did not start"; cat "$WORK/server.log"; exit 1; }
+wait_for 20 "curl -sf $base/health >/dev/null 2>&1 && curl -sf http://127.0.0.1:$MOCK_PORT/_mock >/dev/null 2>&1" \
+    "the server and the mock to answer" || { cat "$WORK/server.log"; exit 1; }
 
 echo "== openai $("$VENV/bin/python" -c 'import openai; print(openai.__version__)') against $base"
 status=0

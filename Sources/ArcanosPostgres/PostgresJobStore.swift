@@ -139,6 +139,71 @@ public final class PostgresJobStore: JobStore, ReadinessReporting {
         return nil
     }
 
+    /// One statement, one round trip: the completion (fenced, as `complete`) and the claim (as `claim`). The claim's
+    /// subqueries leave the completed job out: in one statement both would see it running, and PostgreSQL applies
+    /// only one of two updates of the same row. Always one row: the claimed job's columns (NULL when none),
+    /// then how many rows the completion changed.
+    public func completeAndClaim(
+        _ lease: JobLease,
+        result: String,
+        owner: String,
+        leaseDuration: Duration,
+        now: Date
+    ) async throws -> (JobWriteOutcome, JobLease?) {
+        let nowMs = now.storedMilliseconds
+        let expiresAt = now.storedPrecision.addingDuration(leaseDuration).storedPrecision
+        let rows = try await self.database.query(
+            """
+            WITH completed AS (
+                UPDATE jobs SET status = 'succeeded', result = \(ByteBuffer(string: result)), error = NULL,
+                    lease_owner = NULL, lease_expires_at = NULL, finished_at = \(nowMs), updated_at = \(nowMs)
+                WHERE id = \(lease.jobID) AND status = 'running' AND fence = \(lease.fence)
+                RETURNING 1
+            ),
+            exhausted AS (
+                UPDATE jobs SET status = 'failed', error = \(Job.leaseExpiredMessage), lease_owner = NULL,
+                    lease_expires_at = NULL, finished_at = \(nowMs), updated_at = \(nowMs)
+                WHERE id IN (
+                    SELECT id FROM jobs
+                    WHERE status = 'running' AND lease_expires_at <= \(nowMs) AND attempts >= max_attempts
+                        AND id <> \(lease.jobID)
+                    FOR UPDATE SKIP LOCKED
+                )
+            ),
+            claimed AS (
+                UPDATE jobs SET status = 'running', attempts = attempts + 1, fence = fence + 1,
+                    lease_owner = \(owner), lease_expires_at = \(expiresAt.storedMilliseconds), started_at = \(nowMs),
+                    updated_at = \(nowMs)
+                WHERE id = COALESCE(
+                    (
+                        SELECT id FROM jobs
+                        WHERE status = 'running' AND lease_expires_at <= \(nowMs) AND attempts < max_attempts
+                            AND id <> \(lease.jobID)
+                        ORDER BY lease_expires_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+                    ),
+                    (
+                        SELECT id FROM jobs WHERE status = 'queued' AND available_at <= \(nowMs)
+                        ORDER BY available_at, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+                    )
+                )
+                RETURNING \(unescaped: Self.columns)
+            )
+            SELECT claimed.*, (SELECT count(*) FROM completed) AS completed
+            FROM (SELECT 1) AS one LEFT JOIN claimed ON true
+            """,
+            logger: self.logger
+        )
+        for try await row in rows {
+            let cells = PostgresRandomAccessRow(row)
+            let completed = try cells[cells.count - 1].decode(Int64.self)
+            let outcome: JobWriteOutcome = completed > 0 ? .applied : .fenced
+            guard try cells[0].decode(String?.self) != nil else { return (outcome, nil) }
+            let job = try Job(postgresRow: row)
+            return (outcome, JobLease(job: job, owner: owner, fence: job.fence, expiresAt: expiresAt))
+        }
+        throw ArcanosError(.internalError, "the completion returned no row")
+    }
+
     public func heartbeat(_ lease: JobLease, leaseDuration: Duration, now: Date) async throws -> JobWriteOutcome {
         let now = now.storedPrecision
         let expiresAt = now.addingDuration(leaseDuration).storedMilliseconds

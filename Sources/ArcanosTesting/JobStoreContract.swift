@@ -24,6 +24,7 @@ public struct JobStoreContract: Sendable {
         case orphanOnItsLastAttemptFails
         case statsReportDepthAgeAndInFlight
         case completeAndClaimHandsOverTheNextJob
+        case completeAndClaimAfterTheLeaseRanOutCompletesAndClaimsAnother
         case deleteFinishedRemovesOnlyOldFinishedJobs
         case textKeepsNULAndControlCharacters
         case releaseWithADelayHoldsTheJobBackUncharged
@@ -57,6 +58,8 @@ public struct JobStoreContract: Sendable {
         case .orphanOnItsLastAttemptFails: try await Self.orphanOnItsLastAttemptFails(store)
         case .statsReportDepthAgeAndInFlight: try await Self.statsReportDepthAgeAndInFlight(store)
         case .completeAndClaimHandsOverTheNextJob: try await Self.completeAndClaimHandsOverTheNextJob(store)
+        case .completeAndClaimAfterTheLeaseRanOutCompletesAndClaimsAnother:
+            try await Self.completeAndClaimAfterTheLeaseRanOut(store)
         case .deleteFinishedRemovesOnlyOldFinishedJobs: try await Self.deleteFinishedRemovesOnlyOldFinishedJobs(store)
         case .textKeepsNULAndControlCharacters: try await Self.textKeepsNULAndControlCharacters(store)
         case .releaseWithADelayHoldsTheJobBackUncharged:
@@ -403,6 +406,28 @@ extension JobStoreContract {
         )
         try expect(again == .fenced && none == nil, "a stale completion is fenced, and nothing is left to claim")
         try expect(try await Self.requireJob(store, "a").result == "done a", "the first result stays")
+    }
+}
+
+extension JobStoreContract {
+    /// A worker that finishes after its lease ran out, before anyone reclaimed the job, still completes it (its
+    /// fence is current), and the same write claims another job, never the one it completes, even though that
+    /// one is an orphan on its last attempt by then.
+    static func completeAndClaimAfterTheLeaseRanOut(_ store: any JobStore) async throws {
+        _ = try await Self.enqueue(store, "a", maxAttempts: 1, at: 0)
+        guard let first = try await Self.claim(store, "w1", at: 1) else { throw ContractViolation("nothing claimed") }
+        _ = try await Self.enqueue(store, "b", at: 2)
+        let (outcome, next) = try await store.completeAndClaim(
+            first,
+            result: "late",
+            owner: "w1",
+            leaseDuration: Self.lease,
+            now: Self.at(30)
+        )
+        try expect(outcome == .applied, "the late completion applies")
+        let a = try await Self.requireJob(store, "a")
+        try expect(a.status == .succeeded && a.result == "late", "a succeeded with its result: \(a)")
+        try expect(next?.jobID == "b", "the next job claimed is b: \(String(describing: next?.jobID))")
     }
 }
 

@@ -156,6 +156,14 @@ struct ClusterLiveTests {
                 #expect(answer.headers["x-arcanos-degraded-reason"] == "circuit_open", "\(answer.headers)")
             }
             #expect(fake.requestCount == calls, "B and C answered degraded without calling the model")
+            // B's status names the replica whose failures opened its breaker; A's own opening names none.
+            let listed = try #require(try await get(a.url + "/workers/status").json["replicas"] as? [[String: Any]])
+            let aID = try #require(listed.first { $0["current"] as? Bool == true }?["id"] as? String)
+            let models = { (replica: Replica) async throws -> [[String: Any]] in
+                try await get(replica.url + "/workers/status").json[path: "provider.models"] as? [[String: Any]] ?? []
+            }
+            #expect(try await models(others[0]).first?["breakerOpenedBy"] as? String == aID)
+            #expect(try await models(a).first?["breakerOpenedBy"] == nil)
 
             // The model returns: when the open time is up, one replica's probe closes the breaker everywhere.
             fake.mode = .ok

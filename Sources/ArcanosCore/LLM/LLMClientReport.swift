@@ -6,6 +6,9 @@ public struct LLMClientReport: Sendable, Hashable, Codable {
         public var model: String
         public var breaker: CircuitBreakerStateMachine<ContinuousClock.Instant>.Phase
         public var breakerOpenings: Int
+        /// In a cluster, while this breaker is open because another replica's opened: that replica's id (the one
+        /// to read the failures on). Absent when this replica's own calls opened it.
+        public var breakerOpenedBy: String?
         /// Seconds until the breaker lets a probe through; absent when it accepts calls.
         public var retryAfterSeconds: Double?
         public var calls: Int

@@ -47,6 +47,8 @@ public final class ResilientLLMClient: Sendable {
         var lastFailure: LLMFailure.Kind?
         var lastFailureAt: Date?
         var lastSuccessAt: Date?
+        /// The replica whose opening this breaker adopted; nil once this replica's own calls or probe decide.
+        var openedBy: String?
     }
 
     public let configuration: Configuration
@@ -325,8 +327,10 @@ public final class ResilientLLMClient: Sendable {
             if let openUntil = state.openUntil {
                 let until = now.advanced(by: .seconds(openUntil.timeIntervalSinceNow))
                 modelState.breaker.adoptOpen(until: until, failedProbes: state.failedProbes)
+                if modelState.breaker.phase == .open { modelState.openedBy = state.replicaID }
             } else {
                 modelState.breaker.adoptClosed()
+                modelState.openedBy = nil
             }
             models[state.model] = modelState
             return (before, modelState.breaker.phase)
@@ -353,6 +357,7 @@ public final class ResilientLLMClient: Sendable {
                         model: model,
                         breaker: state.breaker.phase,
                         breakerOpenings: state.breaker.openings,
+                        breakerOpenedBy: state.breaker.phase == .closed ? nil : state.openedBy,
                         retryAfterSeconds: state.breaker.rejection(now: now).map { $0.seconds },
                         calls: state.calls,
                         successes: state.successes,
@@ -409,6 +414,8 @@ public final class ResilientLLMClient: Sendable {
                 case .neutral:
                     state.breaker.recordNeutral()
                 }
+                // This replica's own evidence: an opening or a closing is its own from here on.
+                if before != state.breaker.phase, state.breaker.phase != .halfOpen { state.openedBy = nil }
                 models[model] = state
                 return (before, state.breaker.phase, state.breaker)
             } ?? (.closed, .closed, nil)

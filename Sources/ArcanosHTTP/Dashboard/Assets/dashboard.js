@@ -139,6 +139,8 @@ function render() {
   rows("pv-models", p ? p.models : [], (m) => {
     const kind = m.breaker === "closed" ? "ok" : m.breaker === "open" ? "crit" : "warn";
     const cell = document.createElement("span"); cell.append(dot(kind), document.createTextNode(m.breaker));
+    // In a cluster: the replica whose failures opened this breaker.
+    if (m.breakerOpenedBy) cell.append(document.createTextNode(" (by " + m.breakerOpenedBy + ")"));
     return [m.model, cell, m.breakerOpenings, m.calls === undefined ? "—" : m.failures + " / " + m.calls,
       m.lastFailure ? m.lastFailure.replace(/_/g, " ") : "—"];
   }, "no model reported");

@@ -68,32 +68,21 @@ extension PostgresClusterStore: SharedBreakerStore {
         ready: () async -> Void,
         changed: (SharedBreakerState) async -> Void
     ) async throws {
-        let connection: PostgresConnection
-        do {
-            connection = try await self.database.connect(id: 2, logger: self.logger)
-        } catch {
-            throw ArcanosError(.storeUnavailable, PostgresDatabaseService.reason(error))
-        }
-        do {
-            try await connection.listen(on: Self.breakerChannel) { notifications in
-                await ready()
-                for try await notification in notifications {
-                    guard
-                        let state = try? Self.decoder.decode(
-                            SharedBreakerState.self,
-                            from: Data(notification.payload.utf8)
-                        )
-                    else {
-                        self.logger.warning("ignored a malformed breaker notification")
-                        continue
-                    }
-                    await changed(state)
+        try await self.database.listen(on: Self.breakerChannel, connectionID: 2, logger: self.logger) {
+            notifications in
+            await ready()
+            for try await notification in notifications {
+                guard
+                    let state = try? Self.decoder.decode(
+                        SharedBreakerState.self,
+                        from: Data(notification.payload.utf8)
+                    )
+                else {
+                    self.logger.warning("ignored a malformed breaker notification")
+                    continue
                 }
+                await changed(state)
             }
-        } catch {
-            try? await connection.close()
-            throw ArcanosError(.storeUnavailable, PostgresDatabaseService.reason(error))
         }
-        try? await connection.close()
     }
 }

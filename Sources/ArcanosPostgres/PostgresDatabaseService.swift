@@ -151,10 +151,35 @@ public final class PostgresDatabaseService: Service, Sendable {
         try await self.connect(id: 0, logger: self.logger).close()
     }
 
-    /// A connection of its own, outside the pool, with the pool's settings; the caller closes it. For what the
-    /// pool cannot do (`LISTEN`); it fails at once when the server does not answer.
-    func connect(id: Int, logger: Logger) async throws -> PostgresConnection {
+    /// A connection of its own, outside the pool, with the pool's settings; the caller closes it. It fails at
+    /// once when the server does not answer.
+    private func connect(id: Int, logger: Logger) async throws -> PostgresConnection {
         try await PostgresConnection.connect(configuration: self.connectionConfiguration, id: id, logger: logger)
+    }
+
+    /// `LISTEN`s on `channel` on a connection of its own (the pool has none), handing `consume` the
+    /// notifications, until the connection drops (throws `storeUnavailable` with the reason) or the task is
+    /// cancelled (returns). The connection is closed either way.
+    /// - Parameter connectionID: tells this listener's connection apart in the driver's logs.
+    func listen(
+        on channel: String,
+        connectionID: Int,
+        logger: Logger,
+        _ consume: (PostgresNotificationSequence) async throws -> Void
+    ) async throws {
+        let connection: PostgresConnection
+        do {
+            connection = try await self.connect(id: connectionID, logger: logger)
+        } catch {
+            throw ArcanosError(.storeUnavailable, Self.reason(error))
+        }
+        do {
+            try await connection.listen(on: channel, consume: consume)
+        } catch {
+            try? await connection.close()
+            throw ArcanosError(.storeUnavailable, Self.reason(error))
+        }
+        try? await connection.close()
     }
 
     /// Safe to show: PostgreSQL's message (a bad password says so without repeating it) or the socket error.

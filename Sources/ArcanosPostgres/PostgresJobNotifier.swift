@@ -48,31 +48,19 @@ public final class PostgresJobNotifier: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await self.reconnect.reconnecting(
                 logger: self.logger,
-                interrupted: "job notifications interrupted; reconnecting",
-                reason: PostgresDatabaseService.reason
+                interrupted: "job notifications interrupted; reconnecting"
             ) { connected in
-                try await self.listen(connected: connected)
-            }
-        }
-    }
-
-    /// One connection: listens until it drops (throws) or the task is cancelled (returns).
-    private func listen(connected: () -> Void) async throws {
-        let connection = try await self.database.connect(id: 1, logger: self.logger)
-        do {
-            try await connection.listen(on: Self.channel) { notifications in
-                connected()
-                self.logger.debug("listening for job notifications")
-                // The catch-up: whatever was notified while nobody listened.
-                self.signals.workAvailable(count: self.catchUpWakeUps)
-                for try await notification in notifications where notification.payload != self.origin {
-                    self.signals.workAvailable()
+                try await self.database.listen(on: Self.channel, connectionID: 1, logger: self.logger) {
+                    notifications in
+                    connected()
+                    self.logger.debug("listening for job notifications")
+                    // The catch-up: whatever was notified while nobody listened.
+                    self.signals.workAvailable(count: self.catchUpWakeUps)
+                    for try await notification in notifications where notification.payload != self.origin {
+                        self.signals.workAvailable()
+                    }
                 }
             }
-        } catch {
-            try? await connection.close()
-            throw error
         }
-        try? await connection.close()
     }
 }

@@ -242,7 +242,7 @@ public func buildApplication(
             HealWatchdogService(watchdog: watchdog, clock: ContinuousClock(), logger: logger, gate: singletons),
             MetricsHistoryService(
                 recorder: history,
-                gauges: { [store = workers.store] now in
+                gauges: { [store = stores.jobs] now in
                     MetricsHistory.Gauges(
                         report: client.report(),
                         queue: try? await store.stats(now: now),

@@ -17,7 +17,7 @@ MOCK_PORT=${ARCANOS_CHECK_MOCK_PORT:-19090}
 KEY=ci-operator-key
 WORK=$(mktemp -d)
 source scripts/lib.sh
-private_binaries
+private_binaries dev
 
 if [[ ! -x "$VENV/bin/st" || ! -x "$VENV/bin/openapi-spec-validator" ]]; then
     python3 -m venv "$VENV"

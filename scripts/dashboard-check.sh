@@ -22,7 +22,7 @@ if [[ -n "$server_url" ]]; then
 fi
 WORK=$(mktemp -d)
 source scripts/lib.sh
-private_binaries
+private_binaries dev
 
 # A database of its own for the replicas, dropped at the end: the run sees no other run's replicas or jobs.
 database_url=""

@@ -1,8 +1,8 @@
 # The start-up every check script shares; sourced (`source scripts/lib.sh`), never run. It needs `WORK`, the
 # script's scratch directory, set before `private_binaries` or `fresh_database` is called.
 #
-#   private_binaries      copies BIN and DEV_BIN (defaults: the debug build) into $WORK and points them there:
-#                         a build running meanwhile may relink the originals
+#   private_binaries [dev]  copies BIN (default: the debug build), and with `dev` DEV_BIN too, into $WORK and
+#                         points them there: a build running meanwhile may relink the originals
 #   track PID             a process to stop when the script exits
 #   fresh_database URL P  a database of its own on the PostgreSQL server at URL, named P_<time>_<pid>, dropped
 #                         when the script exits; sets `database` (its name) and `database_url`
@@ -19,7 +19,7 @@ private_binaries() {
     DEV_BIN=${DEV_BIN:-${ARCANOS_DEV_BIN:-$(dirname "$BIN")/arcanos-dev}}
     cp "$BIN" "$WORK/arcanos"
     BIN="$WORK/arcanos"
-    if [[ -x "$DEV_BIN" ]]; then
+    if [[ "${1:-}" == dev ]]; then
         cp "$DEV_BIN" "$WORK/arcanos-dev"
         DEV_BIN="$WORK/arcanos-dev"
     fi

@@ -12,7 +12,7 @@ MOCK_PORT=${ARCANOS_SDK_MOCK_PORT:-19190}
 KEY=sdk-check-key
 WORK=$(mktemp -d)
 source scripts/lib.sh
-private_binaries
+private_binaries dev
 
 if [[ ! -x "$VENV/bin/pytest" ]] || ! "$VENV/bin/python" -c 'import openai' 2>/dev/null; then
     python3 -m venv "$VENV"
